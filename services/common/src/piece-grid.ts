@@ -1,0 +1,46 @@
+/** The fixed grid of pieces a file is cut into: pure arithmetic, no I/O. */
+import { createHash } from 'node:crypto';
+import { DIGEST_SIZE } from './protocol';
+
+export const MIN_PIECE_SIZE = 16 * 1024;
+export const MAX_PIECE_SIZE = 64 * 1024 * 1024;
+
+export class PieceGrid {
+  readonly count: number;
+  constructor(readonly size: number, readonly pieceSize: number) {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`bad size ${size}`);
+    if (!Number.isSafeInteger(pieceSize) || pieceSize <= 0) throw new RangeError(`bad piece size ${pieceSize}`);
+    this.count = Math.ceil(size / pieceSize);
+  }
+  start(piece: number): number {
+    return piece * this.pieceSize;
+  }
+  length(piece: number): number {
+    return Math.min(this.pieceSize, this.size - piece * this.pieceSize);
+  }
+  end(piece: number): number {
+    return this.start(piece) + this.length(piece);
+  }
+  /** Index of the original equal segment (of `segments`) a piece falls in: bounded label for metrics. */
+  segmentOf(piece: number, segments: number): number {
+    if (this.count === 0) return 0;
+    return Math.min(segments - 1, Math.floor((piece * segments) / this.count));
+  }
+  /** The contiguous run of pieces [first, end) that segment `index` of `segments` starts with. */
+  run(index: number, segments: number): { first: number; end: number } {
+    return { first: Math.floor((this.count * index) / segments), end: Math.floor((this.count * (index + 1)) / segments) };
+  }
+}
+
+/** Content identity: SHA-256 over (u64 size, u32 piece size, all piece digests). */
+export function contentIdentity(size: number, pieceSize: number, digests: Buffer): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt32BE(Math.floor(size / 0x1_0000_0000), 0);
+  head.writeUInt32BE(size % 0x1_0000_0000, 4);
+  head.writeUInt32BE(pieceSize, 8);
+  return createHash('sha256').update(head).update(digests).digest();
+}
+
+export function digestAt(digests: Buffer, piece: number): Buffer {
+  return digests.subarray(piece * DIGEST_SIZE, (piece + 1) * DIGEST_SIZE);
+}

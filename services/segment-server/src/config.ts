@@ -1,0 +1,105 @@
+/** segment-server settings: schema, flags (original and modern spellings) and the typed result. */
+import type { Schema } from 'convict';
+import { FlagSpec, loadConfig, MsdError, usage } from '@msd/common';
+
+export interface ServerConfig {
+  file: string;
+  ports: number[];
+  numServers: number;
+  statusInterval: number;
+  serverId: number;
+  port: number;
+  portBase: number | null;
+  bind: string;
+  pieceSize: number;
+  rateLimit: number;
+  grpcPort: number | null;
+  metricsPort: number | null;
+  metricsBind: string;
+  token: string;
+  tokenFile: string;
+  handshakeTimeout: number;
+  shutdownTimeout: number;
+  logFormat: 'auto' | 'json' | 'text';
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  config: string;
+}
+
+export const schema: Schema<ServerConfig> = {
+  file: { doc: 'file to serve, or a directory of files', format: String, default: '', env: 'MSD_FILE' },
+  ports: { doc: 'one listener per port (server IDs 0..n-1)', format: 'port-list', default: [], env: 'MSD_PORTS' },
+  numServers: { doc: 'total number of servers (default: number of ports, else 1)', format: 'nat', default: 0, env: 'MSD_NUM_SERVERS' },
+  statusInterval: { doc: 'seconds between status lines (0 = off)', format: 'seconds', default: 0, env: 'MSD_STATUS_INTERVAL' },
+  serverId: { doc: 'server ID of the single listener', format: 'nat', default: 0, env: 'MSD_SERVER_ID' },
+  port: { doc: 'data port of the single listener', format: 'port', default: 4450, env: 'MSD_PORT' },
+  portBase: { doc: 'if set, the data port is this plus the server ID', format: 'optional-port', default: null, env: 'MSD_PORT_BASE' },
+  bind: { doc: 'address to listen on', format: String, default: '127.0.0.1', env: 'MSD_BIND' },
+  pieceSize: { doc: 'piece size (verification grid)', format: 'size', default: 1024 * 1024, env: 'MSD_PIECE_SIZE' },
+  rateLimit: { doc: 'bytes per second per server (0 = unlimited)', format: 'size', default: 0, env: 'MSD_RATE_LIMIT' },
+  grpcPort: { doc: 'gRPC health and control port (off when unset)', format: 'optional-port', default: null, env: 'MSD_GRPC_PORT' },
+  metricsPort: { doc: 'Prometheus /metrics port (off when unset)', format: 'optional-port', default: null, env: 'MSD_METRICS_PORT' },
+  metricsBind: { doc: 'address of the metrics and gRPC listeners (default: --bind)', format: String, default: '', env: 'MSD_METRICS_BIND' },
+  token: { doc: 'shared token', format: String, default: '', env: 'MSD_TOKEN', sensitive: true },
+  tokenFile: { doc: 'file holding the shared token', format: String, default: '', env: 'MSD_TOKEN_FILE' },
+  handshakeTimeout: { doc: 'seconds a client has to complete the handshake', format: 'seconds', default: 10, env: 'MSD_HANDSHAKE_TIMEOUT' },
+  shutdownTimeout: { doc: 'seconds running transfers get to finish on SIGTERM', format: 'seconds', default: 25, env: 'MSD_SHUTDOWN_TIMEOUT' },
+  logFormat: { doc: 'log format', format: ['auto', 'json', 'text'], default: 'auto', env: 'MSD_LOG_FORMAT' },
+  logLevel: { doc: 'log level', format: ['debug', 'info', 'warn', 'error'], default: 'info', env: 'MSD_LOG_LEVEL' },
+  config: { doc: 'JSON config file', format: String, default: '', env: 'MSD_CONFIG' },
+};
+
+export const flags: FlagSpec[] = [
+  { key: 'file', names: ['-f', '--file_location', '--file'], kind: 'value' },
+  { key: 'ports', names: ['-p', '--list_of_ports', '--ports'], kind: 'list' },
+  { key: 'numServers', names: ['-n', '--num_servers', '--num-servers'], kind: 'value' },
+  { key: 'statusInterval', names: ['-i', '--status_interval', '--status-interval'], kind: 'value' },
+  { key: 'serverId', names: ['--server-id'], kind: 'value' },
+  { key: 'port', names: ['--port'], kind: 'value' },
+  { key: 'portBase', names: ['--port-base'], kind: 'value' },
+  { key: 'bind', names: ['--bind'], kind: 'value' },
+  { key: 'pieceSize', names: ['--piece-size'], kind: 'value' },
+  { key: 'rateLimit', names: ['--rate-limit'], kind: 'value' },
+  { key: 'grpcPort', names: ['--grpc-port'], kind: 'value' },
+  { key: 'metricsPort', names: ['--metrics-port'], kind: 'value' },
+  { key: 'metricsBind', names: ['--metrics-bind'], kind: 'value' },
+  { key: 'token', names: ['--token'], kind: 'value' },
+  { key: 'tokenFile', names: ['--token-file'], kind: 'value' },
+  { key: 'handshakeTimeout', names: ['--handshake-timeout'], kind: 'value' },
+  { key: 'shutdownTimeout', names: ['--shutdown-timeout'], kind: 'value' },
+  { key: 'logFormat', names: ['--log-format'], kind: 'value' },
+  { key: 'logLevel', names: ['--log-level'], kind: 'value' },
+  { key: 'config', names: ['--config'], kind: 'value' },
+];
+
+export const SYNOPSIS = '-f FILE|DIR [-p PORT...] [-n N] [-i SECONDS] [--port P --server-id ID] [options]';
+
+export function helpText(): string {
+  return usage('segment-server', SYNOPSIS, flags, schema as never);
+}
+
+/** Settings derived from the raw ones, checked together. */
+export interface ListenerPlan { serverId: number; port: number }
+
+export function planListeners(c: ServerConfig): { listeners: ListenerPlan[]; numServers: number } {
+  if (!c.file) throw new MsdError('E_CONFIG', 'file_location (-f, --file, MSD_FILE) is required: the file or directory to serve');
+  let listeners: ListenerPlan[];
+  if (c.ports.length > 0) {
+    if (new Set(c.ports).size !== c.ports.length) throw new MsdError('E_CONFIG', `list_of_ports (-p, MSD_PORTS): ports repeat (${c.ports.join(' ')}); give each server its own port`);
+    listeners = c.ports.map((port, k) => ({ serverId: c.serverId + k, port }));
+  } else {
+    const port = c.portBase !== null ? c.portBase + c.serverId : c.port;
+    if (port > 65535) throw new MsdError('E_CONFIG', `port-base (MSD_PORT_BASE) ${c.portBase} + server-id ${c.serverId} = ${port} is not a valid port`);
+    listeners = [{ serverId: c.serverId, port }];
+  }
+  const highest = listeners[listeners.length - 1].serverId;
+  const numServers = c.numServers || highest + 1;
+  if (numServers <= highest) {
+    throw new MsdError('E_CONFIG', `num_servers (-n, MSD_NUM_SERVERS) is ${numServers} but server IDs go up to ${highest}; give -n at least ${highest + 1} or fewer ports`);
+  }
+  return { listeners, numServers };
+}
+
+export function readConfig(argv: string[], env: NodeJS.ProcessEnv): { config: ServerConfig; help: boolean; version: boolean } {
+  const { config, args } = loadConfig<ServerConfig>({ schema, flags, argv, env, configKey: 'config' });
+  return { config, help: args.help, version: args.version };
+}

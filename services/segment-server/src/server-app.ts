@@ -1,0 +1,92 @@
+/**
+ * The segment-server process: indexes its file(s), then runs one listener per server ID.
+ * Readiness (for health) is `indexed && !draining`.
+ */
+import { formatBytes, formatRate, Logger } from '@msd/common';
+import { Catalog } from './catalog';
+import { Listener, ListenerOptions } from './listener';
+import type { ListenerPlan } from './config';
+import { noEvents, ServerEvents } from './server-events';
+
+export interface AppOptions extends ListenerOptions {
+  file: string;
+  pieceSize: number;
+  listeners: ListenerPlan[];
+}
+
+export class SegmentServerApp {
+  catalog: Catalog | undefined;
+  readonly listeners: Listener[] = [];
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly readyListeners = new Set<(ready: boolean) => void>();
+
+  constructor(readonly options: AppOptions, readonly log: Logger, readonly events: ServerEvents = noEvents) {}
+
+  get indexed(): boolean {
+    return this.catalog !== undefined;
+  }
+  get draining(): boolean {
+    return this.listeners.some((l) => l.draining);
+  }
+  get ready(): boolean {
+    return this.indexed && !this.draining;
+  }
+  onReadyChange(f: (ready: boolean) => void): void {
+    this.readyListeners.add(f);
+  }
+  private emitReady(): void {
+    for (const f of this.readyListeners) f(this.ready);
+  }
+
+  async start(): Promise<void> {
+    this.catalog = await Catalog.open(this.options.file, this.options.pieceSize, this.log);
+    for (const plan of this.options.listeners) {
+      const l = new Listener(plan.serverId, this.catalog, this.options, this.events, this.log.child({ serverId: plan.serverId }));
+      try {
+        await l.listen(plan.port);
+      } catch (err) {
+        await this.stop(0);
+        throw err;
+      }
+      this.listeners.push(l);
+      this.log.info('listening', { serverId: plan.serverId, port: l.port, bind: this.options.bind, numServers: this.options.numServers });
+    }
+    this.emitReady();
+  }
+
+  startStatusLines(seconds: number): void {
+    if (seconds <= 0) return;
+    const last = new Map<Listener, number>();
+    this.statusTimer = setInterval(() => {
+      for (const l of this.listeners) {
+        const prev = last.get(l) ?? 0;
+        last.set(l, l.bytesSent);
+        const rate = (l.bytesSent - prev) / seconds;
+        this.log.info(`server ${l.serverId} port ${l.port}: ${l.sessions.size} connections, ${formatBytes(l.bytesSent)} sent, ${formatRate(rate)}`, {
+          serverId: l.serverId, connections: l.sessions.size, bytesSent: l.bytesSent, bytesPerSecond: Math.round(rate),
+        });
+      }
+    }, seconds * 1000);
+    this.statusTimer.unref();
+  }
+
+  drain(): void {
+    for (const l of this.listeners) l.drain();
+    this.emitReady();
+  }
+
+  setRateLimit(serverId: number | undefined, bytesPerSecond: number): void {
+    for (const l of this.listeners) if (serverId === undefined || l.serverId === serverId) l.setRateLimit(bytesPerSecond);
+  }
+
+  /** Drains, lets running transfers finish for up to graceMs, then closes everything. */
+  async stop(graceMs: number): Promise<void> {
+    this.drain();
+    await Promise.all(this.listeners.map((l) => l.idle(graceMs)));
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    for (const l of this.listeners) {
+      this.log.info('server stopped', { serverId: l.serverId, port: l.port, bytesSent: l.bytesSent });
+    }
+    this.catalog?.close();
+  }
+}
