@@ -1,0 +1,30 @@
+import { startChild, type Child } from './child-process';
+import { freePort } from './free-port';
+import { ready } from './prometheus';
+
+export interface RunningPushgateway {
+  readonly url: string;
+  /** host:port, for a Prometheus scrape target. */
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+/** Real Pushgateway (Debian package) on 127.0.0.1 and a free port. */
+export async function startPushgateway(): Promise<RunningPushgateway> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const child: Child = startChild('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+    const url = `http://127.0.0.1:${port}`;
+    if (await ready(`${url}/-/ready`, child)) {
+      return {
+        url,
+        address: `127.0.0.1:${port}`,
+        async stop() {
+          await child.stop();
+        },
+      };
+    }
+    await child.stop('SIGKILL');
+  }
+  throw new Error('prometheus-pushgateway did not start');
+}
