@@ -1,0 +1,77 @@
+'use strict';
+/**
+ * Our segment servers on random loopback ports, serving one file: either one process
+ * with N listeners (`-f FILE -p P1..PN -n N`, the original form) or one process per
+ * server (`-f FILE --port P --server-id i -n N [--rate-limit R]`), the form to use when
+ * servers need their own rates. Stopped by PID.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const { BackgroundProcess } = require('./background-process');
+const { freePorts, waitListening } = require('./ports');
+
+const REPO = path.resolve(__dirname, '..', '..');
+const SERVER_BIN = path.join(REPO, 'services', 'segment-server', 'bin', 'segment-server.js');
+const FETCHER_BIN = path.join(REPO, 'services', 'fetcher', 'bin', 'fetcher.js');
+
+/** Throws a clear error when the programs are not built yet. */
+function requireBuilt() {
+  for (const [bin, dist] of [
+    [SERVER_BIN, path.join(REPO, 'services', 'segment-server', 'dist')],
+    [FETCHER_BIN, path.join(REPO, 'services', 'fetcher', 'dist')],
+  ]) {
+    if (!fs.existsSync(bin) || !fs.existsSync(dist)) throw new Error(`${path.relative(REPO, bin)} is not built (missing ${path.relative(REPO, fs.existsSync(bin) ? dist : bin)}): run \`make build\``);
+  }
+}
+
+/**
+ * @typedef {object} ServerSet
+ * @property {number[]} ports
+ * @property {BackgroundProcess[]} processes
+ * @property {number[]} pids root PIDs, for CPU and memory sampling
+ * @property {() => Promise<void>} stop
+ */
+
+/**
+ * @param {{file: string, count: number, mode: 'single' | 'per-server', rates?: number[], logDir: string, extraArgs?: string[]}} o
+ *   rates: bytes per second of each server (0 = unlimited); implies per-server processes
+ * @returns {Promise<ServerSet>}
+ */
+async function startSegmentServers(o) {
+  requireBuilt();
+  fs.mkdirSync(o.logDir, { recursive: true });
+  const perServer = o.mode === 'per-server' || (o.rates !== undefined && o.rates.some((r) => r > 0));
+  const common = ['--log-level', 'warn', ...(o.extraArgs || [])];
+  let lastError = new Error('not started');
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const ports = await freePorts(o.count);
+    /** @type {BackgroundProcess[]} */
+    const processes = [];
+    const start = (/** @type {string[]} */ args, /** @type {string} */ label) =>
+      processes.push(new BackgroundProcess({ cmd: process.execPath, args: [SERVER_BIN, ...args], logFile: path.join(o.logDir, `${label}.log`), label }));
+    if (perServer) {
+      ports.forEach((port, i) => {
+        const rate = o.rates ? o.rates[i] || 0 : 0;
+        start(['-f', o.file, '--port', String(port), '--server-id', String(i), '-n', String(o.count), ...(rate > 0 ? ['--rate-limit', String(Math.round(rate))] : []), ...common], `server-${i}`);
+      });
+    } else {
+      start(['-f', o.file, '-p', ...ports.map(String), '-n', String(o.count), ...common], 'servers');
+    }
+    const set = { ports, processes, pids: processes.map((p) => p.pid), stop: async () => void (await Promise.all(processes.map((p) => p.stop()))) };
+    try {
+      await Promise.all(
+        processes.map((p, i) =>
+          waitListening(perServer ? [ports[i]] : ports, { timeoutMs: 120000, alive: () => p.alive(), describe: () => p.describe(), what: `segment-server ${p.label}` }),
+        ),
+      );
+      return set;
+    } catch (e) {
+      await set.stop();
+      lastError = e instanceof Error ? e : new Error(String(e));
+      if (!/EADDRINUSE|address already in use/i.test(lastError.message)) break; // only a port race is worth retrying
+    }
+  }
+  throw lastError;
+}
+
+module.exports = { startSegmentServers, requireBuilt, SERVER_BIN, FETCHER_BIN, REPO };
