@@ -43,11 +43,15 @@ export class ControlClient<Unary extends MethodMap<Unary>, Streams extends Metho
     return this.unary<Unary[K][0], Unary[K][1]>(method, this.method(this.methods, method), request);
   }
 
-  /** Calls a server-streaming method; resolves when the server ends the stream. */
+  /**
+   * Calls a server-streaming method; resolves when the server ends the stream,
+   * rejects on an error status (CANCELLED once `signal` aborts).
+   */
   stream<K extends keyof Streams & string>(
     method: K,
     request: Streams[K][0],
     onMessage: (message: Streams[K][1]) => void,
+    signal?: AbortSignal,
   ): Promise<void> {
     const def = this.method(this.methods, method);
     return new Promise((resolve, reject) => {
@@ -61,6 +65,8 @@ export class ControlClient<Unary extends MethodMap<Unary>, Streams extends Metho
       call.on('data', onMessage);
       call.on('error', (err: ServiceError) => reject(callError(method, err)));
       call.on('end', () => resolve());
+      if (signal?.aborted) call.cancel();
+      else signal?.addEventListener('abort', () => call.cancel(), { once: true });
     });
   }
 
