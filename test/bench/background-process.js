@@ -36,7 +36,6 @@ class BackgroundProcess {
     if (this.child.pid === undefined) throw new Error(`${o.label}: could not start ${o.cmd}`);
     /** @type {number} */
     this.pid = this.child.pid;
-    cleanup.trackPid(this.pid, o.label);
     /** @type {Promise<void>} */
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
@@ -51,6 +50,7 @@ class BackgroundProcess {
         resolve();
       });
     });
+    cleanup.trackPid(this.pid, o.label, this.exited);
   }
 
   alive() {

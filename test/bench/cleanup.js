@@ -7,16 +7,20 @@
 const fs = require('node:fs');
 const { childrenMap, treePids, isAlive } = require('./proc-tree');
 
-/** @type {Map<number, string>} */
+/** @type {Map<number, {label: string, exited: Promise<unknown> | null}>} */
 const processes = new Map();
 /** @type {Set<string>} */
 const paths = new Set();
 let keepPaths = false;
 let installed = false;
 
-/** @param {number} pid @param {string} label */
-function trackPid(pid, label) {
-  processes.set(pid, label);
+/**
+ * @param {number} pid
+ * @param {string} label
+ * @param {Promise<unknown>} [exited] settles when our child is reaped (so Ctrl-C leaves no zombies)
+ */
+function trackPid(pid, label, exited) {
+  processes.set(pid, { label, exited: exited || null });
 }
 /** @param {number} pid */
 function untrackPid(pid) {
@@ -72,6 +76,17 @@ function cleanupSync(graceMs = 2000) {
   }
 }
 
+/** Like cleanupSync, but waits for our children to be reaped: for signals, where we can still wait. */
+async function cleanupAsync(graceMs = 2000) {
+  const exits = [...processes.values()].map((p) => p.exited).filter((e) => e !== null);
+  const map = childrenMap();
+  for (const pid of processes.keys()) signalTree(pid, 'SIGTERM', map);
+  const settled = Promise.all(exits);
+  await Promise.race([settled, new Promise((r) => setTimeout(r, graceMs))]);
+  cleanupSync(0); // SIGKILL what is left, remove the paths
+  await Promise.race([settled, new Promise((r) => setTimeout(r, 500))]);
+}
+
 /** Installs the exit and signal handlers once. */
 function installHandlers() {
   if (installed) return;
@@ -80,8 +95,7 @@ function installHandlers() {
   for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
     process.on(sig, () => {
       process.stderr.write(`\nbench: ${sig} received, stopping every process and removing temporary files\n`);
-      cleanupSync();
-      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+      void cleanupAsync().finally(() => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)));
     });
   }
   process.on('uncaughtException', (err) => {
@@ -96,4 +110,4 @@ function installHandlers() {
   });
 }
 
-module.exports = { trackPid, untrackPid, trackPath, setKeepPaths, signalTree, cleanupSync, installHandlers, sleepSync };
+module.exports = { trackPid, untrackPid, trackPath, setKeepPaths, signalTree, cleanupSync, cleanupAsync, installHandlers };

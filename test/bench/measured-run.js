@@ -46,21 +46,22 @@ async function runMeasured(o) {
   fs.closeSync(fd);
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${o.cmd}`);
-  cleanup.trackPid(pid, o.cmd);
   const sampler = haveGnuTime ? null : new TreeSampler([pid], 20).start();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     cleanup.signalTree(pid, 'SIGKILL');
   }, o.timeoutMs);
-  /** @type {{code: number | null, signal: string | null}} */
-  const st = await new Promise((resolve) => {
+  /** @type {Promise<{code: number | null, signal: string | null}>} */
+  const exited = new Promise((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
     child.on('error', (err) => {
       fs.appendFileSync(o.logFile, `\nspawn error: ${err.message}\n`);
       resolve({ code: -1, signal: null });
     });
   });
+  cleanup.trackPid(pid, o.cmd, exited);
+  const st = await exited;
   const wallS = (performance.now() - t0) / 1000;
   clearTimeout(timer);
   cleanup.untrackPid(pid);

@@ -100,11 +100,11 @@ function treesMem(roots) {
   return { rssKiB, hwmByPid };
 }
 
-/** @param {number} pid */
+/** @param {number} pid @returns {boolean} running (a zombie, exited but not reaped, is not) */
 function isAlive(pid) {
   try {
-    process.kill(pid, 0);
-    return true;
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text[text.lastIndexOf(')') + 2] !== 'Z';
   } catch {
     return false;
   }

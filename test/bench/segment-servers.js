@@ -14,14 +14,11 @@ const REPO = path.resolve(__dirname, '..', '..');
 const SERVER_BIN = path.join(REPO, 'services', 'segment-server', 'bin', 'segment-server.js');
 const FETCHER_BIN = path.join(REPO, 'services', 'fetcher', 'bin', 'fetcher.js');
 
-/** Throws a clear error when the programs are not built yet. */
-function requireBuilt() {
-  for (const [bin, dist] of [
-    [SERVER_BIN, path.join(REPO, 'services', 'segment-server', 'dist')],
-    [FETCHER_BIN, path.join(REPO, 'services', 'fetcher', 'dist')],
-  ]) {
-    if (!fs.existsSync(bin) || !fs.existsSync(dist)) throw new Error(`${path.relative(REPO, bin)} is not built (missing ${path.relative(REPO, fs.existsSync(bin) ? dist : bin)}): run \`make build\``);
-  }
+/** @param {'segment-server' | 'fetcher'} program throws a clear error when it is not built yet */
+function requireBuilt(program) {
+  const bin = program === 'fetcher' ? FETCHER_BIN : SERVER_BIN;
+  const dist = path.join(REPO, 'services', program, 'dist', 'main.js');
+  for (const f of [bin, dist]) if (!fs.existsSync(f)) throw new Error(`${program} is not built (missing ${path.relative(REPO, f)}): run \`make build\``);
 }
 
 /**
@@ -38,7 +35,7 @@ function requireBuilt() {
  * @returns {Promise<ServerSet>}
  */
 async function startSegmentServers(o) {
-  requireBuilt();
+  requireBuilt('segment-server');
   fs.mkdirSync(o.logDir, { recursive: true });
   const perServer = o.mode === 'per-server' || (o.rates !== undefined && o.rates.some((r) => r > 0));
   const common = ['--log-level', 'warn', ...(o.extraArgs || [])];
