@@ -124,7 +124,9 @@ export function loadConfig<S>(opts: LoadOptions<S>): { config: S; args: ParsedAr
   };
   let conf: convict.Config<S>;
   try {
-    conf = convict(opts.schema, { args: cliArgs, env: opts.env });
+    // convict reads flags only for keys that declare `arg`: every key takes its own name
+    const withArgs = Object.fromEntries(Object.entries(opts.schema as Record<string, object>).map(([k, v]) => [k, { ...v, arg: k }])) as unknown as convict.Schema<S>;
+    conf = convict(withArgs, { args: cliArgs, env: opts.env });
     const file = opts.configKey ? (conf.get(opts.configKey as never) as unknown) : undefined;
     if (typeof file === 'string' && file) conf.loadFile(file);
     conf.validate({ allowed: 'strict' });

@@ -10,19 +10,19 @@ import {
   type BuildInfo,
   type MetricCell,
 } from '@msd/common';
+import type { DownloadEvents, ReassignReason, RetryReason } from './download-events';
 
 /** Every fetcher metric name starts with this. */
 export const FETCHER_METRIC_PREFIX = 'msd_fetcher_';
 
 export type PieceFailureReason = 'digest' | 'short' | 'io';
-export type RetryReason = 'timeout' | 'error' | 'refused' | 'stall';
-export type ReassignmentReason = 'steal' | 'timeout' | 'error' | 'hedge';
+export type { RetryReason, ReassignReason } from './download-events';
 /** Lifecycle states exported as `msd_fetcher_state{state}` (1 for the current one). */
 export const FETCHER_STATES = ['starting', 'connecting', 'verifying', 'downloading', 'paused', 'finishing', 'done', 'failed', 'cancelled'] as const;
 export type FetcherState = (typeof FETCHER_STATES)[number];
 
 const PIECE_FAILURE_REASONS: readonly PieceFailureReason[] = ['digest', 'short', 'io'];
-const RETRY_REASONS: readonly RetryReason[] = ['timeout', 'error', 'refused', 'stall'];
+const RETRY_REASONS: readonly RetryReason[] = ['timeout', 'error', 'refused', 'stall', 'protocol', 'auth', 'closed'];
 
 /**
  * The fetcher's Prometheus metrics (`msd_fetcher_*`) on a registry the process owns. Every
@@ -30,12 +30,12 @@ const RETRY_REASONS: readonly RetryReason[] = ['timeout', 'error', 'refused', 's
  * first call for a label tuple, so the data path may call them per socket read. `segment` is the
  * index of the initial assignment (bounded by the number of servers), never a piece or offset.
  */
-export class FetcherMetrics {
+export class FetcherMetrics implements DownloadEvents {
   private readonly receivedBytes: CellTable<number>;
   private readonly piecesVerified: CellTable<null>;
   private readonly pieceFailures: CellTable<PieceFailureReason>;
   private readonly retries: CellTable<RetryReason>;
-  private readonly reassignments: Record<ReassignmentReason, MetricCell>;
+  private readonly reassignments: Record<ReassignReason, MetricCell>;
   private readonly activeConnections: CellTable<null>;
   private readonly progressRatio: MetricCell;
   private readonly doneBytes: MetricCell;
@@ -57,7 +57,7 @@ export class FetcherMetrics {
     this.receivedBytes = cells('received_bytes_total', 'File content bytes received, by server and by segment (the index of the initial assignment the bytes belong to).', 'segment');
     this.piecesVerified = cells('pieces_verified_total', 'Pieces whose SHA-256 matched the server digest, by the server that sent them.');
     this.pieceFailures = cells('piece_failures_total', 'Pieces rejected and fetched again: digest (SHA-256 mismatch), short (connection ended early), io (local write failed).', 'reason');
-    this.retries = cells('retries_total', 'Requests or connections to a server tried again, by reason (timeout, error, refused, stall).', 'reason');
+    this.retries = cells('retries_total', 'Requests or connections to a server tried again, by reason (timeout, error, refused, stall, protocol, auth, closed).', 'reason');
     this.activeConnections = cells('active_connections', 'Data connections open now, by server.', undefined, true);
     const reassign = new CellCounter({
       registry, name: `${p}reassignments_total`, labelNames: ['reason'],
@@ -110,7 +110,7 @@ export class FetcherMetrics {
     this.retries.get(serverId, reason).value += 1;
   }
 
-  reassignment(reason: ReassignmentReason): void {
+  reassignment(reason: ReassignReason): void {
     this.reassignments[reason].value += 1;
   }
 

@@ -1,0 +1,281 @@
+/**
+ * One connection to one segment server: greeting, handshake, pipelined requests whose responses
+ * come back in order. The socket receives into one reused buffer (`onread`), and GET bodies are
+ * handed to the sink as slices of it: no allocation or copy per chunk on the data path. The sink
+ * must consume the slice synchronously (the buffer is reused as soon as it returns).
+ */
+import * as net from 'node:net';
+import {
+  authMac, decodeInfoBody, decodeListBody, decodeResponseHeader, decodeServerHello,
+  encodeClientHello, encodeRequest, FileInfo, ListEntry, maxBodyFor, PROTOCOL_VERSION, ProtocolError,
+  RequestType, RESPONSE_HEADER_SIZE, SERVER_HELLO_SIZE, ServerFlags, ServerHello, Status,
+} from '@msd/common';
+import type { ServerAddress } from './server-address';
+
+export class RemoteError extends Error {
+  constructor(readonly status: Status, message: string) {
+    super(message);
+    this.name = 'RemoteError';
+  }
+}
+export class ConnectionError extends Error {
+  constructor(message: string, readonly reason: 'refused' | 'error' | 'timeout' | 'protocol' | 'closed' | 'auth') {
+    super(message);
+    this.name = 'ConnectionError';
+  }
+}
+
+export interface GetRequest<T> {
+  id: number;
+  offset: number;
+  length: number;
+  received: number;
+  ctx: T;
+}
+
+export interface BodySink<T> {
+  /** Bytes buf[start, end) are the response body for req at file position `pos`. Synchronous. */
+  onBody(req: GetRequest<T>, buf: Buffer, start: number, end: number, pos: number): void;
+  onDone(req: GetRequest<T>): void;
+  onFailed(req: GetRequest<T>, err: Error): void;
+}
+
+type Pending<T> =
+  | { kind: 'get'; type: RequestType; req: GetRequest<T> }
+  | { kind: 'call'; type: RequestType; id: number; resolve: (body: Buffer) => void; reject: (e: Error) => void };
+
+export interface ConnectionOptions {
+  token?: string;
+  traceparent?: string;
+  connectTimeoutMs: number;
+  readBufferSize: number;
+}
+
+export class ServerConnection<T> {
+  private socket: net.Socket | undefined;
+  private readonly rbuf: Buffer;
+  private readonly header = Buffer.alloc(Math.max(RESPONSE_HEADER_SIZE, SERVER_HELLO_SIZE));
+  private headerHave = 0;
+  private greeting: ServerHello | undefined;
+  private readonly pending: Array<Pending<T>> = [];
+  private current: Pending<T> | undefined;
+  private bodyLeft = 0;
+  private bodyBuf: Buffer | undefined;
+  private bodyHave = 0;
+  private bodyStatus = Status.OK;
+  private nextId = 1;
+  private dead: Error | undefined;
+  lastByteAt = 0;
+  bytesReceived = 0;
+  private onCloseCb: ((err: Error) => void) | undefined;
+
+  constructor(readonly addr: ServerAddress, private readonly sink: BodySink<T>, private readonly opts: ConnectionOptions) {
+    this.rbuf = Buffer.allocUnsafe(opts.readBufferSize);
+  }
+
+  get hello(): ServerHello | undefined {
+    return this.greeting;
+  }
+  get inFlight(): number {
+    return this.pending.length + (this.current ? 1 : 0);
+  }
+  get closed(): boolean {
+    return this.dead !== undefined;
+  }
+  onClose(cb: (err: Error) => void): void {
+    this.onCloseCb = cb;
+  }
+
+  connect(): Promise<ServerHello> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => fail(new ConnectionError(`${this.addr.label}: no greeting within ${this.opts.connectTimeoutMs} ms`, 'timeout')), this.opts.connectTimeoutMs);
+      const fail = (err: Error): void => {
+        clearTimeout(timer);
+        if (!settled) { settled = true; reject(err); }
+        this.destroy(err);
+      };
+      this.greetingWaiter = (h) => {
+        clearTimeout(timer);
+        settled = true;
+        if ((h.flags & ServerFlags.AUTH_REQUIRED) && !this.opts.token) {
+          const e = new ConnectionError(`${this.addr.label} requires a token; give --token or --token-file`, 'auth');
+          reject(e);
+          this.destroy(e);
+          return;
+        }
+        const auth = h.flags & ServerFlags.AUTH_REQUIRED && this.opts.token ? authMac(this.opts.token, h.nonce) : Buffer.alloc(0);
+        this.socket!.write(encodeClientHello({ version: PROTOCOL_VERSION, flags: 0, auth, traceparent: this.opts.traceparent ?? '' }));
+        resolve(h);
+      };
+      this.greetingFailer = fail;
+      const s = net.connect({
+        host: this.addr.host,
+        port: this.addr.port,
+        noDelay: true,
+        onread: { buffer: this.rbuf, callback: (n: number, buf: Uint8Array) => { this.onRead(n, buf as Buffer); return true; } },
+      });
+      this.socket = s;
+      s.on('error', (err: NodeJS.ErrnoException) => {
+        const reason = err.code === 'ECONNREFUSED' ? 'refused' : 'error';
+        (settled ? (e: Error) => this.destroy(e) : fail)(new ConnectionError(`${this.addr.label}: ${err.code ?? err.message}`, reason));
+      });
+      s.on('close', () => this.destroy(new ConnectionError(`${this.addr.label}: connection closed by server`, 'closed')));
+    });
+  }
+  private greetingWaiter: ((h: ServerHello) => void) | undefined;
+  private greetingFailer: ((e: Error) => void) | undefined;
+
+  info(name: string, first: number, max: number): Promise<FileInfo> {
+    return this.call(RequestType.INFO, name, first, max).then((b) => decodeInfoBody(b));
+  }
+  list(): Promise<ListEntry[]> {
+    return this.call(RequestType.LIST, '', 0, 0).then((b) => decodeListBody(b));
+  }
+
+  get(name: string, offset: number, length: number, ctx: T): GetRequest<T> {
+    const req: GetRequest<T> = { id: this.nextId++, offset, length, received: 0, ctx };
+    if (this.dead) {
+      const err = this.dead;
+      queueMicrotask(() => this.sink.onFailed(req, err));
+      return req;
+    }
+    this.pending.push({ kind: 'get', type: RequestType.GET, req });
+    this.socket!.write(encodeRequest({ type: RequestType.GET, id: req.id, a: offset, b: length, name }));
+    return req;
+  }
+
+  private call(type: RequestType, name: string, a: number, b: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      if (this.dead) return reject(this.dead);
+      const id = this.nextId++;
+      this.pending.push({ kind: 'call', type, id, resolve, reject });
+      this.socket!.write(encodeRequest({ type, id, a, b, name }));
+    });
+  }
+
+  destroy(err: Error = new ConnectionError(`${this.addr.label}: closed`, 'closed')): void {
+    if (this.dead) return;
+    this.dead = err;
+    this.socket?.destroy();
+    const all = this.current ? [this.current, ...this.pending] : [...this.pending];
+    this.current = undefined;
+    this.pending.length = 0;
+    if (!this.greeting && this.greetingFailer) this.greetingFailer(err);
+    for (const p of all) {
+      if (p.kind === 'get') this.sink.onFailed(p.req, err);
+      else p.reject(err);
+    }
+    this.onCloseCb?.(err);
+  }
+
+  // ---- receive path ----
+  private onRead(n: number, buf: Buffer): void {
+    if (this.dead) return;
+    this.lastByteAt = performance.now();
+    this.bytesReceived += n;
+    try {
+      let at = 0;
+      while (at < n && !this.dead) at = this.step(buf, at, n);
+    } catch (err) {
+      const e = err instanceof ProtocolError ? new ConnectionError(`${this.addr.label}: protocol error: ${err.message}`, 'protocol') : (err as Error);
+      this.destroy(e);
+    }
+  }
+
+  /** Consumes bytes from buf[at, n) for the current parse state; returns the new position. */
+  private step(buf: Buffer, at: number, n: number): number {
+    if (!this.greeting) {
+      const take = Math.min(SERVER_HELLO_SIZE - this.headerHave, n - at);
+      buf.copy(this.header, this.headerHave, at, at + take);
+      this.headerHave += take;
+      if (this.headerHave === SERVER_HELLO_SIZE) {
+        this.headerHave = 0;
+        this.greeting = decodeServerHello(this.header);
+        this.greetingWaiter?.(this.greeting);
+      }
+      return at + take;
+    }
+    if (this.current && this.bodyLeft > 0) {
+      const take = Math.min(this.bodyLeft, n - at);
+      const cur = this.current;
+      if (cur.kind === 'get' && this.bodyStatus === Status.OK) {
+        const pos = cur.req.offset + cur.req.received;
+        cur.req.received += take;
+        this.bodyLeft -= take;
+        this.sink.onBody(cur.req, buf, at, at + take, pos);
+      } else {
+        buf.copy(this.bodyBuf!, this.bodyHave, at, at + take);
+        this.bodyHave += take;
+        this.bodyLeft -= take;
+      }
+      if (this.bodyLeft === 0) this.finish();
+      return at + take;
+    }
+    const take = Math.min(RESPONSE_HEADER_SIZE - this.headerHave, n - at);
+    buf.copy(this.header, this.headerHave, at, at + take);
+    this.headerHave += take;
+    if (this.headerHave < RESPONSE_HEADER_SIZE) return at + take;
+    this.headerHave = 0;
+    const h = decodeResponseHeader(this.header);
+    const p = this.pending.shift();
+    if (!p) {
+      // an unsolicited error frame (e.g. handshake refused) carries id 0
+      if (h.status !== Status.OK && h.id === 0) {
+        this.current = { kind: 'call', type: h.type, id: 0, resolve: () => undefined, reject: () => undefined };
+        return this.beginBody(h.status, h.length, at + take, true);
+      }
+      throw new ProtocolError(Status.BAD_REQUEST, `response ${h.id} to no request`);
+    }
+    const pid = p.kind === 'get' ? p.req.id : p.id;
+    if (h.id !== pid) {
+      if (h.id === 0 && h.status !== Status.OK) {
+        this.pending.unshift(p);
+        this.current = { kind: 'call', type: h.type, id: 0, resolve: () => undefined, reject: () => undefined };
+        return this.beginBody(h.status, h.length, at + take, true);
+      }
+      throw new ProtocolError(Status.BAD_REQUEST, `response id ${h.id} out of order (expected ${pid})`);
+    }
+    this.current = p;
+    if (p.kind === 'get' && h.status === Status.OK && (h.offset !== p.req.offset || h.length !== p.req.length)) {
+      throw new ProtocolError(Status.BAD_REQUEST, `server answered range ${h.offset}+${h.length} to a request for ${p.req.offset}+${p.req.length}`);
+    }
+    return this.beginBody(h.status, h.length, at + take, false);
+  }
+
+  private fatalFrame = false;
+  private beginBody(status: Status, length: number, at: number, fatal: boolean): number {
+    const cur = this.current!;
+    this.bodyStatus = status;
+    this.fatalFrame = fatal;
+    const limit = maxBodyFor(cur.type, status);
+    if (length > limit) throw new ProtocolError(Status.BAD_REQUEST, `response body of ${length} bytes exceeds the ${limit}-byte limit`);
+    this.bodyLeft = length;
+    if (!(cur.kind === 'get' && status === Status.OK)) {
+      this.bodyBuf = Buffer.allocUnsafe(length);
+      this.bodyHave = 0;
+    }
+    if (length === 0) this.finish();
+    return at;
+  }
+
+  private finish(): void {
+    const cur = this.current!;
+    this.current = undefined;
+    const body = this.bodyBuf;
+    this.bodyBuf = undefined;
+    if (this.bodyStatus !== Status.OK) {
+      const err = new RemoteError(this.bodyStatus, `${this.addr.label}: ${Status[this.bodyStatus]}: ${body?.toString('utf8') ?? ''}`);
+      if (this.fatalFrame) {
+        this.destroy(new ConnectionError(err.message, this.bodyStatus === Status.AUTH_FAILED ? 'auth' : 'protocol'));
+        return;
+      }
+      if (cur.kind === 'get') this.sink.onFailed(cur.req, err);
+      else cur.reject(err);
+      return;
+    }
+    if (cur.kind === 'get') this.sink.onDone(cur.req);
+    else cur.resolve(body ?? Buffer.alloc(0));
+  }
+}
+

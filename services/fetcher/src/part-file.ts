@@ -1,0 +1,95 @@
+/**
+ * The partial output file `NAME.part`: opened (never truncated when resuming), sized to the final
+ * length (sparse), written at offsets synchronously from the receive path, and renamed to NAME
+ * only when complete and verified.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { fileError, MsdError } from '@msd/common';
+
+const fdatasync = promisify(fs.fdatasync);
+
+export class PartFile {
+  private constructor(readonly path: string, readonly finalPath: string, readonly fd: number, readonly existed: boolean) {}
+
+  static open(finalPath: string, size: number, fresh: boolean): PartFile {
+    const p = `${finalPath}.part`;
+    let existed = false;
+    let fd: number;
+    try {
+      existed = fs.existsSync(p);
+      fd = fs.openSync(p, fresh || !existed ? 'w+' : 'r+');
+      if (fs.fstatSync(fd).size !== size) fs.ftruncateSync(fd, size);
+    } catch (err) {
+      throw fileError('cannot open', p, err);
+    }
+    return new PartFile(p, finalPath, fd, existed && !fresh);
+  }
+
+  /** Positional write of buf[start, end) at pos; loops on short writes. Throws MsdError on failure. */
+  write(buf: Buffer, start: number, end: number, pos: number): void {
+    try {
+      while (start < end) {
+        const n = fs.writeSync(this.fd, buf, start, end - start, pos);
+        start += n;
+        pos += n;
+      }
+    } catch (err) {
+      throw fileError('cannot write', this.path, err);
+    }
+  }
+
+  async sync(): Promise<void> {
+    try {
+      await fdatasync(this.fd);
+    } catch (err) {
+      throw fileError('cannot sync', this.path, err);
+    }
+  }
+
+  /** fsync, close, rename into place, fsync the directory. */
+  async commit(): Promise<void> {
+    await this.sync();
+    this.close();
+    try {
+      fs.renameSync(this.path, this.finalPath);
+      syncDir(path.dirname(this.finalPath));
+    } catch (err) {
+      throw fileError('cannot rename into place', this.finalPath, err);
+    }
+  }
+
+  close(): void {
+    try { fs.closeSync(this.fd); } catch { /* closed */ }
+  }
+}
+
+export function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // some filesystems do not allow fsync on directories; the rename is still atomic
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Where the output goes: `-o` names a file, or an existing directory to put the served name in. */
+export function resolveOutputPath(output: string, servedName: string): string {
+  let isDir = false;
+  try {
+    isDir = fs.statSync(output).isDirectory();
+  } catch { /* not there: a file name */ }
+  if (output.endsWith('/') && !isDir) throw new MsdError('E_CONFIG', `output_location (-o, MSD_OUTPUT): directory ${output} does not exist; create it first`);
+  if (!isDir) {
+    const parent = path.dirname(path.resolve(output));
+    if (!fs.existsSync(parent)) throw new MsdError('E_CONFIG', `output_location (-o, MSD_OUTPUT): directory ${parent} does not exist; create it first`);
+    return path.resolve(output);
+  }
+  const base = path.basename(servedName.replace(/\\/g, '/'));
+  const safe = base && base !== '.' && base !== '..' ? base : 'download.bin';
+  return path.join(path.resolve(output), safe);
+}
