@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Prometheus } from './prometheus';
 
-interface Target { expr?: string; refId?: string; instant?: boolean }
+interface Target { expr?: string; refId?: string; instant?: boolean; legendFormat?: string }
 interface Panel { title?: string; type?: string; targets?: Target[]; panels?: Panel[]; datasource?: unknown }
 interface TemplateVar {
   name: string; type: string; query?: string | { query?: string }; includeAll?: boolean; allValue?: string;
 }
 export interface Dashboard { title: string; panels: Panel[]; templating: { list: TemplateVar[] } }
 
-export interface PanelQuery { panel: string; refId: string; expr: string; instant: boolean }
+export interface PanelQuery { panel: string; refId: string; expr: string; instant: boolean; legendLabels: string[] }
 
 export function loadDashboard(path: string): Dashboard {
   return JSON.parse(readFileSync(path, 'utf8')) as Dashboard;
@@ -20,7 +20,9 @@ export function panelQueries(dashboard: Dashboard): PanelQuery[] {
   const walk = (panels: Panel[]): void => {
     for (const p of panels) {
       for (const t of p.targets ?? []) {
-        if (t.expr !== undefined) out.push({ panel: p.title ?? '(untitled)', refId: t.refId ?? '?', expr: t.expr, instant: t.instant === true });
+        if (t.expr === undefined) continue;
+        const legendLabels = [...(t.legendFormat ?? '').matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]);
+        out.push({ panel: p.title ?? '(untitled)', refId: t.refId ?? '?', expr: t.expr, instant: t.instant === true, legendLabels });
       }
       walk(p.panels ?? []);
     }
@@ -70,7 +72,7 @@ export async function resolveVariables(prom: Prometheus, dashboard: Dashboard, i
       continue;
     }
     const values = await prom.labelValues(m[2], substitute(m[1], vars));
-    if (values.length === 0 && m[2] !== 'namespace') problems.push(`variable ${v.name}: ${q} returned no values`);
+    if (values.length === 0) problems.push(`variable ${v.name}: ${q} returned no values`);
     vars[v.name] = v.includeAll === true ? (v.allValue ?? `(${values.join('|')})`) : (values[0] ?? '');
   }
   return { vars, problems };
@@ -80,7 +82,8 @@ export interface QueryCheck { panel: string; refId: string; expr: string; ok: bo
 
 /**
  * Runs every panel query over [startSec, endSec] (as Grafana would with a range query; instant
- * targets at endSec) and requires at least one series with a sample that is a number.
+ * targets at endSec) and requires at least one series with a sample that is a number, and every
+ * label the legend names (`{{segment}}`) on the series (a misspelled `by (...)` label fails).
  */
 export async function checkPanelQueries(prom: Prometheus, dashboard: Dashboard, vars: Record<string, string>, startSec: number, endSec: number): Promise<QueryCheck[]> {
   const checks: QueryCheck[] = [];
@@ -91,8 +94,12 @@ export async function checkPanelQueries(prom: Prometheus, dashboard: Dashboard, 
       const series = q.instant ? await prom.query(expr) : await prom.queryRange(expr, startSec, endSec, 1);
       const samples = series.flatMap((s) => (s.values ?? (s.value ? [s.value] : [])).map((v) => Number(v[1])));
       const numeric = samples.filter((n) => !Number.isNaN(n));
-      const ok = numeric.length > 0;
-      checks.push({ ...q, expr, ok, detail: ok ? `${series.length} series, ${numeric.length} samples` : `no data (${series.length} series, ${samples.length} samples, all NaN or none)` });
+      const missing = q.legendLabels.filter((l) => !series.some((s) => l in s.metric));
+      const ok = numeric.length > 0 && missing.length === 0;
+      const detail = numeric.length === 0 ? `no data (${series.length} series, ${samples.length} samples, all NaN or none)`
+        : missing.length > 0 ? `legend labels ${missing.join(', ')} absent from the result`
+        : `${series.length} series, ${numeric.length} samples`;
+      checks.push({ ...q, expr, ok, detail });
     } catch (err) {
       checks.push({ ...q, expr: expr || q.expr, ok: false, detail: err instanceof Error ? err.message : String(err) });
     }

@@ -9,6 +9,8 @@ export interface ScrapeJob {
   targets: string[];
   /** Keep the job/instance labels of scraped series (for the Pushgateway). */
   honorLabels?: boolean;
+  /** Target labels added to every series (e.g. a namespace, as Kubernetes discovery would). */
+  labels?: Record<string, string>;
 }
 
 export interface PromSeries {
@@ -48,6 +50,7 @@ export async function startPrometheus(jobs: ScrapeJob[]): Promise<Prometheus> {
       `    honor_labels: ${j.honorLabels === true}`,
       '    static_configs:',
       `      - targets: ${JSON.stringify(j.targets)}`,
+      ...(j.labels === undefined ? [] : [`        labels: ${JSON.stringify(j.labels)}`]),
     ]),
   ].join('\n');
   writeFileSync(join(dir, 'prometheus.yml'), `${config}\n`);
