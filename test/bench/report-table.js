@@ -61,7 +61,12 @@ function renderReport(rows, floors, heading) {
     }
     out.push(line(body[i]));
   });
-  out.push('', 'wall: median of the measured runs (~ = implied by the measured rate); ratios: median wall / peer median wall, same benchmark run.');
+  out.push(
+    '',
+    'wall: median of the measured runs, min-max their spread (~ = implied by the measured rate); MB/s = 10^6 bytes / median wall.',
+    'RSS: largest peak over the runs (client: GNU time maxrss or VmHWM; servers: peak of the summed RSS of all server processes,',
+    '  memory rows: VmHWM of the one fresh server). CPU: user + system seconds, median. x peer: median wall / peer median wall, this run.',
+  );
   if (floors.length) {
     out.push('', 'floors (issue 4):');
     for (const f of floors) out.push(`  ${f.pass ? 'PASS' : 'MISS'}  ${f.floor.padEnd(52)} ${f.value}`);
