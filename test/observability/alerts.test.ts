@@ -7,6 +7,9 @@ import { parse, stringify } from 'yaml';
 
 const ALERTS = join(__dirname, '..', '..', 'grafana', 'alerts.yaml');
 
+interface ExpAlert { exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }
+interface AlertTest { eval_time: string; alertname: string; exp_alerts: ExpAlert[] }
+
 const TESTS = {
   rule_files: ['rules.yaml'],
   evaluation_interval: '1m',
@@ -24,7 +27,7 @@ const TESTS = {
         { series: 'msd_server_indexed{server_id="0", job="msd-segment-server", instance="s0", namespace="dl"}', values: '0x5 1x35' },
         { series: 'msd_server_indexed{server_id="1", job="msd-segment-server", instance="s1", namespace="dl"}', values: '0x40' },
       ],
-      alert_rule_test: [
+      alert_rule_test: <AlertTest[]>[
         { eval_time: '12m', alertname: 'MsdDownloadStalled', exp_alerts: [] },
         {
           eval_time: '25m', alertname: 'MsdDownloadStalled',
@@ -45,7 +48,6 @@ const TESTS = {
 };
 
 interface Rule { alert: string; annotations: Record<string, string> }
-interface ExpAlert { exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }
 
 /** The rule's annotations with `{{ $labels.x }}` and `{{ $value }}` filled in, as promtool expects them. */
 function expectedAnnotations(rule: Rule, labels: Record<string, string>, value: string): Record<string, string> {
@@ -63,7 +65,7 @@ describe('alert rules', () => {
     const copy = structuredClone(tests);
     for (const t of copy.tests[0].alert_rule_test) {
       const rule = rules.find((r) => r.alert === t.alertname)!;
-      for (const a of t.exp_alerts as ExpAlert[]) a.exp_annotations = expectedAnnotations(rule, a.exp_labels, value);
+      for (const a of t.exp_alerts) a.exp_annotations = expectedAnnotations(rule, a.exp_labels, value);
     }
     return copy;
   };
