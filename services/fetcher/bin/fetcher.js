@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 'use strict';
-// Entry point. `fetcher ctl ...` talks to a running fetcher's control service.
+// Entry point. Tracing starts first (only when OTEL_* variables ask for it), so that
+// instrumented modules load after it. `fetcher ctl ...` talks to a running fetcher.
 const argv = process.argv.slice(2);
 if (argv[0] === 'ctl') {
   require('../dist/ctl.js').runCtl(argv.slice(1)).then((code) => process.exit(code));
 } else {
+  require('../dist/tracing-init.js');
   require('../dist/main.js').main(argv).then((code) => process.exit(code));
 }

@@ -3,7 +3,8 @@
  * saves, failover, and the final rename. Decisions live in Scheduler (which piece next) and
  * PieceMap (what is known of each piece); this file moves bytes and reacts to events.
  */
-import { digestAt, errorMessage, FileInfo, Logger, MsdError, PieceGrid } from '@msd/common';
+import { currentTraceparent, digestAt, endSpan, errorMessage, FileInfo, Logger, MsdError, PieceGrid, SPAN, SPAN_ATTR, startSpan } from '@msd/common';
+import { context, type Context, type Span } from '@opentelemetry/api';
 import { ConnectionError, ConnectionOptions, GetRequest, RemoteError, ServerConnection } from './connection';
 import { discover } from './discovery';
 import type { DownloadEvents, RetryReason } from './download-events';
@@ -43,6 +44,7 @@ interface Job {
   written: number;
   worker: Worker;
   cancelled: boolean;
+  span: Span | undefined;
 }
 
 interface Slot {
@@ -64,6 +66,7 @@ interface Worker {
   windowBytes: number;
   speed: number;
   lastIssueAt: number;
+  span: Span | undefined;
 }
 
 export interface DownloadResult {
@@ -108,6 +111,8 @@ export class Download {
   private rate = 0;
   private outPath = '';
   private readonly changeListeners = new Set<() => void>();
+  /** Trace context of the download span: connection and request spans are its children. */
+  private traceContext: Context = context.active();
 
   constructor(private readonly opts: DownloadOptions, private readonly log: Logger, private readonly events: DownloadEvents) {
     this.slots = opts.servers.map((addr, index) => ({ index, addr, serverId: index, dropped: false, bytes: 0 }));
@@ -128,10 +133,11 @@ export class Download {
   }
 
   private connOptions(): ConnectionOptions {
-    return { token: this.opts.token, traceparent: this.opts.traceparent, connectTimeoutMs: this.opts.connectTimeoutMs, readBufferSize: this.opts.readBufferSize ?? 1 << 20 };
+    return { token: this.opts.token, traceparent: this.opts.traceparent ?? currentTraceparentOf(this.traceContext), connectTimeoutMs: this.opts.connectTimeoutMs, readBufferSize: this.opts.readBufferSize ?? 1 << 20 };
   }
 
   async run(): Promise<DownloadResult> {
+    this.traceContext = context.active();
     const sink = { onBody: this.onBody, onDone: this.onDone, onFailed: this.onFailed };
     const found = await discover<Job>(this.opts.servers, this.opts.file, sink, this.connOptions(), this.log);
     const info = (this.info = found.info);
@@ -155,7 +161,7 @@ export class Download {
     const ids: number[] = [];
     for (const slot of this.slots) {
       for (let c = 0; c < this.opts.connectionsPerServer; c++) {
-        const w: Worker = { id: this.workers.length, slot, conn: undefined, ready: false, jobs: new Set(), attempts: 0, retryTimer: undefined, windowBytes: 0, speed: 0, lastIssueAt: 0 };
+        const w: Worker = { id: this.workers.length, slot, conn: undefined, ready: false, jobs: new Set(), attempts: 0, retryTimer: undefined, windowBytes: 0, speed: 0, lastIssueAt: 0, span: undefined };
         this.workers.push(w);
         ids.push(w.id);
       }
@@ -192,6 +198,7 @@ export class Download {
     w.lastIssueAt = performance.now();
     this.sched!.up(w.id);
     this.events.connections(w.slot.serverId, 1);
+    w.span = startSpan(SPAN.segment, { [SPAN_ATTR.server]: w.slot.addr.label, [SPAN_ATTR.serverId]: w.slot.serverId, [SPAN_ATTR.segment]: w.slot.index }, this.traceContext);
     conn.onClose((err) => this.onConnClosed(w, conn, err));
   }
 
@@ -236,6 +243,8 @@ export class Download {
     if (w.conn !== conn) return;
     w.conn = undefined;
     w.ready = false;
+    if (w.span) endSpan(w.span, this.finished ? 'ok' : 'error', this.finished ? undefined : err);
+    w.span = undefined;
     this.events.connections(w.slot.serverId, -1);
     this.sched!.down(w.id);
     if (this.finished) return;
@@ -289,7 +298,8 @@ export class Download {
         this.verifyPiece(p, w);
         continue;
       }
-      const job: Job = { piece: p, gen: pm.generation(p), start, written: 0, worker: w, cancelled: false };
+      const job: Job = { piece: p, gen: pm.generation(p), start, written: 0, worker: w, cancelled: false, span: undefined };
+      if (w.span) job.span = startSpan(SPAN.request, { [SPAN_ATTR.server]: w.slot.addr.label, [SPAN_ATTR.serverId]: w.slot.serverId, [SPAN_ATTR.rangeStart]: grid.start(p) + start, [SPAN_ATTR.rangeLength]: len - start, [SPAN_ATTR.kind]: a.reason }, w.span);
       w.jobs.add(job);
       let set = this.pieceJobs.get(p);
       if (!set) this.pieceJobs.set(p, (set = new Set()));
@@ -333,6 +343,7 @@ export class Download {
 
   private readonly onDone = (req: GetRequest<Job>): void => {
     const job = req.ctx;
+    if (job.span) endSpan(job.span, job.cancelled ? 'cancelled' : 'ok', undefined, { [SPAN_ATTR.bytes]: req.received });
     const w = job.worker;
     this.forget(job);
     const pm = this.pm!;
@@ -348,6 +359,7 @@ export class Download {
 
   private readonly onFailed = (req: GetRequest<Job>, err: Error): void => {
     const job = req.ctx;
+    if (job.span) endSpan(job.span, job.cancelled ? 'cancelled' : 'error', job.cancelled ? undefined : err, { [SPAN_ATTR.bytes]: req.received });
     const w = job.worker;
     this.forget(job);
     if (job.cancelled || this.pm!.isDone(job.piece)) {
@@ -553,4 +565,8 @@ export class Download {
   get outputPath(): string {
     return this.outPath;
   }
+}
+
+function currentTraceparentOf(ctx: Context): string | undefined {
+  return context.with(ctx, () => currentTraceparent());
 }

@@ -1,8 +1,14 @@
 /** fetcher entry: config → download → progress → exit code. Thin wiring only. */
-import { createLogger, ExitCode, formatBytes, formatRate, Logger, MsdError, resolveToken, VERSION } from '@msd/common';
+import * as os from 'node:os';
+import {
+  createLogger, createMetricsRegistry, ExitCode, FetcherControlTarget, FetcherProgress, formatBytes, formatRate, Logger,
+  MetricsPusher, MetricsServer, MsdError, resolveToken, shutdownTracing, SPAN, SPAN_ATTR, startMetricsServer, VERSION,
+  withSpan,
+} from '@msd/common';
+import { FetcherControl, startFetcherControl } from './control-service';
+import { FetcherMetrics } from './metrics';
 import { helpText, readConfig, FetcherConfig } from './config';
 import { Download, DownloadOptions } from './download';
-import { noDownloadEvents } from './download-events';
 import { progressLine, TerminalProgress } from './progress-display';
 import { resolveServers } from './server-address';
 
@@ -23,7 +29,36 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } catch (err) {
     return fatal(err, log);
   }
-  const download = new Download(opts, log, noDownloadEvents);
+  const registry = createMetricsRegistry();
+  const metrics = new FetcherMetrics(registry, { version: VERSION });
+  opts.servers.forEach((_s, i) => metrics.registerServer(i, i));
+  const download = new Download(opts, log, metrics);
+  let metricsServer: MetricsServer | undefined;
+  let control: FetcherControl | undefined;
+  const pusher = c.pushgatewayUrl
+    ? new MetricsPusher({ url: c.pushgatewayUrl, registry, job: 'msd-fetcher', instance: env.HOSTNAME || os.hostname(), namePrefix: 'msd_fetcher_', warn: (m) => log.warn(m) })
+    : undefined;
+  try {
+    if (c.metricsPort !== null) {
+      metricsServer = await startMetricsServer(registry, { bind: c.metricsBind, port: c.metricsPort });
+      log.info('metrics listening', { port: metricsServer.port, bind: c.metricsBind, path: '/metrics' });
+    }
+    if (c.grpcPort !== null) {
+      control = await startFetcherControl({ bind: c.metricsBind, port: c.grpcPort, token: opts.token, target: controlTarget(download) });
+      log.info('grpc listening', { port: control.port, bind: c.metricsBind });
+    }
+  } catch (err) {
+    await metricsServer?.close().catch(() => undefined);
+    return fatal(err, log);
+  }
+  const publish = (): void => {
+    const v = download.progress();
+    metrics.setProgress(v.bytesDone, v.size, v.etaSeconds > 0 ? v.etaSeconds : 0);
+    metrics.setState(v.state.toLowerCase());
+  };
+  const metricsTimer = setInterval(publish, 1000);
+  metricsTimer.unref();
+  pusher?.start();
   const stopProgress = startProgress(download, c, log);
   let signalExit: number | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -34,15 +69,30 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const finishObservability = async (): Promise<void> => {
+    clearInterval(metricsTimer);
+    publish();
+    await pusher?.push('PUT');
+    await control?.close(500).catch(() => undefined);
+    await metricsServer?.close().catch(() => undefined);
+    await shutdownTracing().catch(() => undefined);
+  };
   try {
-    const r = await download.run();
+    const r = await withSpan(SPAN.download, { [SPAN_ATTR.file]: opts.file || '(single)' }, async (span) => {
+      const result = await download.run();
+      span.setAttribute(SPAN_ATTR.fileSize, result.size);
+      return result;
+    });
+    metrics.success();
     stopProgress();
+    await finishObservability();
     const rate = (r.size - r.resumedBytes) / Math.max(r.seconds, 1e-6);
     process.stdout.write(`fetched ${r.path}: ${r.size} bytes (${formatBytes(r.size)}) in ${r.seconds.toFixed(2)} s, ${formatRate(rate)}, every piece verified${opts.verify ? '' : ' (verification OFF)'}${r.resumedBytes ? `, ${formatBytes(r.resumedBytes)} resumed` : ''}; content ${r.contentId}\n`);
     log.info('download complete', { path: r.path, size: r.size, seconds: Number(r.seconds.toFixed(3)), bytesReceived: r.bytesReceived, resumedBytes: r.resumedBytes });
     return ExitCode.OK;
   } catch (err) {
     stopProgress();
+    await finishObservability();
     if (signalExit !== undefined) return signalExit;
     return fatal(err, log);
   } finally {
@@ -74,6 +124,20 @@ export function downloadOptions(c: FetcherConfig): DownloadOptions {
     steal: c.steal,
     verify: c.verify,
     token: resolveToken(c.token, c.tokenFile),
+  };
+}
+
+/** The gRPC control service's view of a download. */
+function controlTarget(d: Download): FetcherControlTarget {
+  return {
+    progress: (): FetcherProgress => {
+      const v = d.progress();
+      return { file: v.file, output: v.output, size: v.size, bytesDone: v.bytesDone, piecesDone: v.piecesDone, pieces: v.pieces, bytesPerSecond: v.bytesPerSecond, etaSeconds: v.etaSeconds, state: v.state, segments: v.segments };
+    },
+    pause: () => d.pause(),
+    resume: () => d.resume(),
+    cancel: () => d.stop(),
+    onChange: (f) => d.onChange(f),
   };
 }
 

@@ -1,59 +1,96 @@
-/** segment-server entry: config → app → signals. Thin wiring only. */
-import { createLogger, ExitCode, MsdError, resolveToken, VERSION } from '@msd/common';
-import { helpText, planListeners, readConfig } from './config';
+/** segment-server entry: config → metrics, control, app → signals. Thin wiring only. */
+import {
+  createLogger, createMetricsRegistry, ExitCode, Logger, MetricsServer, MsdError, resolveToken, shutdownTracing,
+  startMetricsServer, VERSION,
+} from '@msd/common';
+import { helpText, planListeners, readConfig, ServerConfig } from './config';
+import { startSegmentServerControl, SegmentServerControl } from './control-service';
+import { ServerMetrics } from './metrics';
 import { SegmentServerApp } from './server-app';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let parsed;
+  let c: ServerConfig;
   try {
-    parsed = readConfig(argv, env);
+    const parsed = readConfig(argv, env);
+    if (parsed.help) { process.stdout.write(helpText()); return ExitCode.OK; }
+    if (parsed.version) { process.stdout.write(`segment-server ${VERSION}\n`); return ExitCode.OK; }
+    c = parsed.config;
   } catch (err) {
     return reportFatal(err);
   }
-  if (parsed.help) { process.stdout.write(helpText()); return ExitCode.OK; }
-  if (parsed.version) { process.stdout.write(`segment-server ${VERSION}\n`); return ExitCode.OK; }
-  const c = parsed.config;
   const log = createLogger({ name: 'segment-server', format: c.logFormat, level: c.logLevel });
   let app: SegmentServerApp;
+  let metricsServer: MetricsServer | undefined;
+  let control: SegmentServerControl | undefined;
+  const closeAll = async (): Promise<void> => {
+    await control?.close(1000).catch(() => undefined);
+    await metricsServer?.close().catch(() => undefined);
+    await shutdownTracing().catch(() => undefined);
+  };
   try {
     const plan = planListeners(c);
     const token = resolveToken(c.token, c.tokenFile);
+    const registry = createMetricsRegistry();
+    const metrics = new ServerMetrics(registry, { version: VERSION });
+    for (const l of plan.listeners) metrics.registerServer(l.serverId);
     app = new SegmentServerApp({
       file: c.file, pieceSize: c.pieceSize, listeners: plan.listeners, bind: c.bind, numServers: plan.numServers,
       token, rateLimit: c.rateLimit, handshakeTimeoutMs: c.handshakeTimeout * 1000,
-    }, log);
+    }, log, metrics);
+    const sideBind = c.metricsBind || c.bind;
+    if (c.metricsPort !== null) {
+      metricsServer = await startMetricsServer(registry, { bind: sideBind, port: c.metricsPort });
+      log.info('metrics listening', { port: metricsServer.port, bind: sideBind, path: '/metrics' });
+    }
+    if (c.grpcPort !== null) {
+      // up before indexing, so probes see NOT_SERVING (not a refused port) while the file is hashed
+      const firstId = plan.listeners[0].serverId;
+      control = await startSegmentServerControl({ bind: sideBind, port: c.grpcPort, token, target: app, onAuthFailure: () => metrics.authFailure(firstId, 'grpc') });
+      log.info('grpc listening', { port: control.port, bind: sideBind });
+      app.onReadyChange(() => control?.refreshHealth());
+    }
+    for (const l of plan.listeners) metrics.setIndexed(l.serverId, false);
     await app.start();
+    const single = app.catalog?.single() ?? app.catalog?.list()[0];
+    for (const l of plan.listeners) {
+      metrics.setIndexed(l.serverId, true);
+      if (single) metrics.setFile(l.serverId, single.index.size, single.index.grid.count);
+    }
   } catch (err) {
+    await closeAll();
     return reportFatal(err, log);
   }
   app.startStatusLines(c.statusInterval);
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) { log.warn('second signal: exiting now', { signal }); resolve(ExitCode.INTERRUPTED); return; }
+    const stop = (why: string): void => {
+      if (stopping) { log.warn('second signal: exiting now', { signal: why }); resolve(ExitCode.INTERRUPTED); return; }
       stopping = true;
-      log.info('shutting down: draining running transfers', { signal, graceSeconds: c.shutdownTimeout });
-      void app.stop(c.shutdownTimeout * 1000).then(() => resolve(ExitCode.OK));
+      log.info('shutting down: draining running transfers', { reason: why, graceSeconds: c.shutdownTimeout });
+      control?.refreshHealth();
+      void app.stop(c.shutdownTimeout * 1000).then(closeAll).then(() => resolve(ExitCode.OK));
     };
+    app.onIdleExit = () => stop('drained (exit when idle)');
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
 }
 
-function reportFatal(err: unknown, log?: { error(m: string, f?: Record<string, unknown>): void }): number {
+function reportFatal(err: unknown, log?: Logger): number {
+  const say = (text: string, code: string): void => {
+    if (log) log.error(text, { code });
+    else process.stderr.write(`segment-server: error: ${text}\n`);
+  };
   if (err instanceof MsdError) {
-    if (log) log.error(err.message, { code: err.code });
-    else process.stderr.write(`segment-server: error: ${err.message}\n`);
+    say(err.message, err.code);
     return err.exitCode;
   }
   const msg = err instanceof Error ? err.message : String(err);
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES' || e?.code === 'EADDRNOTAVAIL') {
-    const text = `cannot listen: ${msg}; choose another port (-p/--port) or address (--bind)`;
-    if (log) log.error(text, { code: 'E_CONFIG' }); else process.stderr.write(`segment-server: error: ${text}\n`);
+    say(`cannot listen: ${msg}; choose another port (-p/--port/--grpc-port/--metrics-port) or address (--bind)`, 'E_CONFIG');
     return ExitCode.USAGE;
   }
-  if (log) log.error(`internal error: ${msg}`, { code: 'E_INTERNAL', stack: (err as Error)?.stack });
-  else process.stderr.write(`segment-server: internal error: ${msg}\n`);
+  say(`internal error: ${msg}`, 'E_INTERNAL');
   return ExitCode.INTERNAL;
 }

@@ -2,7 +2,7 @@
  * The segment-server process: indexes its file(s), then runs one listener per server ID.
  * Readiness (for health) is `indexed && !draining`.
  */
-import { formatBytes, formatRate, Logger } from '@msd/common';
+import { formatBytes, formatRate, Logger, SegmentServerControlTarget, ServerStatus } from '@msd/common';
 import { Catalog } from './catalog';
 import { Listener, ListenerOptions } from './listener';
 import type { ListenerPlan } from './config';
@@ -14,7 +14,7 @@ export interface AppOptions extends ListenerOptions {
   listeners: ListenerPlan[];
 }
 
-export class SegmentServerApp {
+export class SegmentServerApp implements SegmentServerControlTarget {
   catalog: Catalog | undefined;
   readonly listeners: Listener[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
@@ -70,9 +70,42 @@ export class SegmentServerApp {
     this.statusTimer.unref();
   }
 
-  drain(): void {
+  /** Stops taking transfers; with exitWhenIdle, calls onIdleExit once the running ones finish. */
+  drain(exitWhenIdle = false): void {
     for (const l of this.listeners) l.drain();
     this.emitReady();
+    if (exitWhenIdle) {
+      void Promise.all(this.listeners.map((l) => l.idle(24 * 3600 * 1000))).then(() => this.onIdleExit?.());
+    }
+  }
+  onIdleExit: (() => void) | undefined;
+
+  status(): ServerStatus {
+    const single = this.catalog?.single() ?? this.catalog?.list()[0];
+    return {
+      file: this.catalog?.directoryMode ? this.catalog.root : (single?.name ?? this.options.file),
+      size: single?.index.size ?? 0,
+      pieceSize: this.options.pieceSize,
+      pieces: single?.index.grid.count ?? 0,
+      contentId: single?.index.contentId.toString('hex') ?? '',
+      numServers: this.options.numServers,
+      indexed: this.indexed,
+      draining: this.draining,
+      listeners: this.listeners.map((l) => ({
+        serverId: l.serverId,
+        port: l.port,
+        connections: l.sessions.size,
+        bytesSent: l.bytesSent,
+        requests: l.requests,
+        rateLimit: l.bucket.bytesPerSecond,
+        draining: l.draining,
+        transfers: [...l.sessions].filter((s) => s.current).map((s) => ({ client: s.client, file: s.current!.file, offset: s.current!.offset, length: s.current!.length, sent: s.current!.sent })),
+      })),
+    };
+  }
+
+  listFiles(): { name: string; size: number; contentId: string }[] {
+    return (this.catalog?.list() ?? []).map((e) => ({ name: e.name, size: e.index.size, contentId: e.index.contentId.toString('hex') }));
   }
 
   setRateLimit(serverId: number | undefined, bytesPerSecond: number): void {

@@ -12,7 +12,9 @@ import {
   decodeClientHello, decodeRequest, encodeInfoBody, encodeListBody, encodeResponseHeader, encodeServerHello,
   errorResponse, MAX_DIGESTS_PER_INFO, NONCE_SIZE, PROTOCOL_VERSION, ProtocolError, Request, RequestType,
   segmentRange, ServerFlags, Status, verifyAuthMac, DIGEST_SIZE, REQUEST_HEADER_SIZE, MAX_NAME_BYTES,
+  contextFromTraceparent, endSpan, SPAN, SPAN_ATTR, startSpan, tracingEnabled,
 } from '@msd/common';
+import type { Span } from '@opentelemetry/api';
 import type { Listener } from './listener';
 import type { CatalogEntry } from './catalog';
 
@@ -36,6 +38,7 @@ export class Session {
   private closed = false;
   private bufs: Buffer[] | undefined;
   current: Transfer | undefined;
+  private traceparent = '';
   private readonly handshakeTimer: NodeJS.Timeout;
 
   constructor(private readonly socket: Socket, private readonly owner: Listener) {
@@ -87,6 +90,7 @@ export class Session {
           throw new ProtocolError(Status.AUTH_FAILED, h.hello.auth.length ? 'authentication failed: wrong token' : 'authentication required: this server needs a token (--token or --token-file)');
         }
         this.handshaken = true;
+        this.traceparent = h.hello.traceparent;
         clearTimeout(this.handshakeTimer);
       }
       for (;;) {
@@ -142,6 +146,13 @@ export class Session {
     const kind = KIND[req.type];
     const ev = this.owner.events;
     const sid = this.owner.serverId;
+    this.owner.requests++;
+    let span: Span | undefined;
+    if (tracingEnabled()) {
+      span = startSpan(SPAN.serverRequest, { [SPAN_ATTR.kind]: kind, [SPAN_ATTR.serverId]: sid, [SPAN_ATTR.rangeStart]: req.a, [SPAN_ATTR.rangeLength]: req.b }, this.traceparent ? contextFromTraceparent(this.traceparent) : undefined);
+    }
+    let outcome = 'ok';
+    let failure: unknown;
     try {
       if (this.owner.draining && (req.type === RequestType.GET || req.type === RequestType.SEGMENT)) {
         throw new ProtocolError(Status.BUSY, 'server is draining; fetch this range from another server');
@@ -184,15 +195,20 @@ export class Session {
       }
       ev.request(sid, kind, 'ok', (performance.now() - started) / 1000);
     } catch (err) {
+      failure = err;
       if (err instanceof ProtocolError) {
-        ev.request(sid, kind, Status[err.status].toLowerCase(), (performance.now() - started) / 1000);
+        outcome = Status[err.status].toLowerCase();
+        ev.request(sid, kind, outcome, (performance.now() - started) / 1000);
         // a request-level error keeps the connection: the frame was well formed
         if (!this.closed) this.socket.write(errorResponse(req.type, req.id, err.status, err.message));
       } else {
-        ev.request(sid, kind, 'internal', (performance.now() - started) / 1000);
+        outcome = 'internal';
+        ev.request(sid, kind, outcome, (performance.now() - started) / 1000);
         this.owner.log.error('request failed', { client: this.client, error: err instanceof Error ? err.message : String(err) });
         this.close(); // the response may be half written: the only safe thing is to end the stream
       }
+    } finally {
+      if (span) endSpan(span, outcome, failure);
     }
   }
 
