@@ -318,13 +318,18 @@ export function decodeListBody(b: Buffer): ListEntry[] {
     out.push({ name: b.toString('utf8', at + 2, at + 2 + n), size: readU64(b, at + 2 + n) });
     at += 2 + n + 8;
   }
+  if (at !== b.length) throw new ProtocolError(Status.BAD_REQUEST, `LIST body has ${b.length - at} trailing bytes after ${count} entries`);
   return out;
 }
 
 /** Byte range of segment `index` of `count` equal segments (the original request form). */
 export function segmentRange(size: number, index: number, count: number): { offset: number; length: number } {
-  if (count < 1 || index >= count) throw new ProtocolError(Status.OUT_OF_RANGE, `segment ${index} of ${count} does not exist`);
-  const start = Math.floor((size * index) / count);
-  const end = Math.floor((size * (index + 1)) / count);
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || index < 0 || count < 1 || index >= count) {
+    throw new ProtocolError(Status.OUT_OF_RANGE, `segment ${index} of ${count} does not exist`);
+  }
+  // exact integer arithmetic: size * index can pass 2^53, where doubles would drop or add a byte
+  const n = BigInt(count);
+  const start = Number((BigInt(size) * BigInt(index)) / n);
+  const end = Number((BigInt(size) * BigInt(index + 1)) / n);
   return { offset: start, length: end - start };
 }
