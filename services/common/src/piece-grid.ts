@@ -21,10 +21,11 @@ export class PieceGrid {
   end(piece: number): number {
     return this.start(piece) + this.length(piece);
   }
-  /** Index of the original equal segment (of `segments`) a piece falls in: bounded label for metrics. */
+  /** The segment (of `segments`) whose starting `run` holds the piece: bounded label for metrics. */
   segmentOf(piece: number, segments: number): number {
     if (this.count === 0) return 0;
-    return Math.min(segments - 1, Math.floor((piece * segments) / this.count));
+    // the inverse of run(): the largest i with floor(count * i / segments) <= piece
+    return Math.min(segments - 1, Math.floor(((piece + 1) * segments - 1) / this.count));
   }
   /** The contiguous run of pieces [first, end) that segment `index` of `segments` starts with. */
   run(index: number, segments: number): { first: number; end: number } {
