@@ -19,6 +19,7 @@ export interface FetcherConfig {
   giveUpAfter: number;
   steal: boolean;
   verify: boolean;
+  fsync: boolean;
   grpcPort: number | null;
   metricsPort: number | null;
   metricsBind: string;
@@ -48,6 +49,7 @@ export const schema: Schema<FetcherConfig> = {
   giveUpAfter: { doc: 'seconds with no server reachable before giving up (state kept)', format: 'seconds', default: 60, env: 'MSD_GIVE_UP_AFTER' },
   steal: { doc: 'work stealing and end game (--no-steal: static equal split)', format: Boolean, default: true, env: 'MSD_STEAL' },
   verify: { doc: 'SHA-256 check of every piece', format: Boolean, default: true, env: 'MSD_VERIFY' },
+  fsync: { doc: 'fdatasync data before each state save and before the final rename (--no-fsync: safe against process kills, not power loss)', format: Boolean, default: true, env: 'MSD_FSYNC' },
   grpcPort: { doc: 'gRPC health and control port (off when unset)', format: 'optional-port', default: null, env: 'MSD_GRPC_PORT' },
   metricsPort: { doc: 'Prometheus /metrics port (off when unset)', format: 'optional-port', default: null, env: 'MSD_METRICS_PORT' },
   metricsBind: { doc: 'address of the metrics and gRPC listeners', format: String, default: '127.0.0.1', env: 'MSD_METRICS_BIND' },
@@ -77,6 +79,7 @@ export const flags: FlagSpec[] = [
   { key: 'giveUpAfter', names: ['--give-up-after'], kind: 'value' },
   { key: 'steal', names: ['--steal'], kind: 'bool' },
   { key: 'verify', names: ['--verify'], kind: 'bool' },
+  { key: 'fsync', names: ['--fsync'], kind: 'bool' },
   { key: 'grpcPort', names: ['--grpc-port'], kind: 'value' },
   { key: 'metricsPort', names: ['--metrics-port'], kind: 'value' },
   { key: 'metricsBind', names: ['--metrics-bind'], kind: 'value' },

@@ -28,6 +28,8 @@ export interface DownloadOptions {
   stallTimeoutMs: number;
   steal: boolean;
   verify: boolean;
+  /** fdatasync before state saves and the final rename (power-loss safety). */
+  fsync: boolean;
   token?: string;
   traceparent?: string;
   connectTimeoutMs: number;
@@ -450,7 +452,7 @@ export class Download {
     const info = this.info!;
     const snapshot = { size: info.size, pieceSize: info.pieceSize, pieceCount: this.grid!.count, contentId: info.contentId, done: pm.done.clone(), partial: pm.partials() };
     const part = this.part;
-    this.saving = this.store.save(snapshot, () => part.sync()).finally(() => { this.saving = undefined; });
+    this.saving = this.store.save(snapshot, () => (this.opts.fsync ? part.sync() : Promise.resolve()), this.opts.fsync).finally(() => { this.saving = undefined; });
     return this.saving;
   }
 
@@ -508,7 +510,7 @@ export class Download {
     this.finished = true;
     await this.shutdown(false);
     const part = this.part!;
-    await part.commit();
+    await part.commit(this.opts.fsync);
     this.store!.remove();
     this.setState('DONE');
     return {

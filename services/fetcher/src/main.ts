@@ -123,6 +123,7 @@ export function downloadOptions(c: FetcherConfig): DownloadOptions {
     giveUpAfterMs: c.giveUpAfter * 1000,
     steal: c.steal,
     verify: c.verify,
+    fsync: c.fsync,
     token: resolveToken(c.token, c.tokenFile),
   };
 }

@@ -48,13 +48,13 @@ export class PartFile {
     }
   }
 
-  /** fsync, close, rename into place, fsync the directory. */
-  async commit(): Promise<void> {
-    await this.sync();
+  /** fdatasync (unless told not to), close, rename into place, fsync the directory. */
+  async commit(durable = true): Promise<void> {
+    if (durable) await this.sync();
     this.close();
     try {
       fs.renameSync(this.path, this.finalPath);
-      syncDir(path.dirname(this.finalPath));
+      if (durable) syncDir(path.dirname(this.finalPath));
     } catch (err) {
       throw fileError('cannot rename into place', this.finalPath, err);
     }

@@ -46,18 +46,20 @@ export class StateStore {
   }
 
   /** `syncData` must make every byte the state claims durable before the state is written. */
-  async save(state: ResumeState, syncData: () => Promise<void>): Promise<void> {
+  async save(state: ResumeState, syncData: () => Promise<void>, durable = true): Promise<void> {
     await syncData();
     try {
       await writeFile(this.tmp, encodeState(state));
-      const fd = await open(this.tmp, 'r');
-      try {
-        await fsync(fd);
-      } finally {
-        await close(fd);
+      if (durable) {
+        const fd = await open(this.tmp, 'r');
+        try {
+          await fsync(fd);
+        } finally {
+          await close(fd);
+        }
       }
       await rename(this.tmp, this.path);
-      syncDir(path.dirname(this.path));
+      if (durable) syncDir(path.dirname(this.path));
     } catch (err) {
       throw fileError('cannot save resume state', this.path, err);
     }
