@@ -9,11 +9,14 @@ export interface RunningPushgateway {
   stop(): Promise<void>;
 }
 
-/** Real Pushgateway (Debian package) on 127.0.0.1 and a free port. */
+/**
+ * Real Pushgateway (Debian package) on 127.0.0.1 and a free port, memory only: Debian's default
+ * `--persistence.file=/var/lib/prometheus/pushgateway.data` would carry groups between runs.
+ */
 export async function startPushgateway(): Promise<RunningPushgateway> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child: Child = startChild('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`, '--log.level=warn']);
+    const child: Child = startChild('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn']);
     const url = `http://127.0.0.1:${port}`;
     if (await ready(`${url}/-/ready`, child)) {
       return {
