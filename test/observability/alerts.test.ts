@@ -21,6 +21,10 @@ const TESTS = {
         { series: 'msd_fetcher_state{state="downloading", job="msd-fetcher", instance="f1", namespace="dl"}', values: '1x40' },
         { series: 'msd_fetcher_received_bytes_total{server_id="0", segment="0", job="msd-fetcher", instance="f1", namespace="dl"}', values: '0+1000x10 10000x30' },
         { series: 'msd_fetcher_state{state="downloading", job="msd-fetcher", instance="f2", namespace="dl"}', values: '1x40' },
+        // f3 reports stalled (no server reachable) once its bytes stop
+        { series: 'msd_fetcher_state{state="downloading", job="msd-fetcher", instance="f3", namespace="dl"}', values: '1x10 0x30' },
+        { series: 'msd_fetcher_state{state="stalled", job="msd-fetcher", instance="f3", namespace="dl"}', values: '0x10 1x30' },
+        { series: 'msd_fetcher_received_bytes_total{server_id="1", segment="1", job="msd-fetcher", instance="f3", namespace="dl"}', values: '0+1000x10 10000x30' },
         { series: 'msd_fetcher_received_bytes_total{server_id="0", segment="0", job="msd-fetcher", instance="f2", namespace="dl"}', values: '0+1000x40' },
         { series: 'msd_fetcher_piece_failures_total{server_id="3", reason="digest", job="msd-fetcher", instance="f2", namespace="dl"}', values: '0x20 1x20' },
         { series: 'msd_fetcher_piece_failures_total{server_id="1", reason="short", job="msd-fetcher", instance="f2", namespace="dl"}', values: '0x20 5x20' },
@@ -31,7 +35,10 @@ const TESTS = {
         { eval_time: '12m', alertname: 'MsdDownloadStalled', exp_alerts: [] },
         {
           eval_time: '25m', alertname: 'MsdDownloadStalled',
-          exp_alerts: [{ exp_labels: { severity: 'warning', namespace: 'dl', job: 'msd-fetcher', instance: 'f1' } }],
+          exp_alerts: [
+            { exp_labels: { severity: 'warning', namespace: 'dl', job: 'msd-fetcher', instance: 'f1' } },
+            { exp_labels: { severity: 'warning', namespace: 'dl', job: 'msd-fetcher', instance: 'f3' } },
+          ],
         },
         { eval_time: '15m', alertname: 'MsdPieceVerificationFailures', exp_alerts: [] },
         {

@@ -10,6 +10,7 @@ import {
   type BuildInfo,
   type MetricCell,
 } from '@msd/common';
+import type { DownloadState } from './download';
 import type { DownloadEvents, ReassignReason, RetryReason } from './download-events';
 
 /** Every fetcher metric name starts with this. */
@@ -17,9 +18,12 @@ export const FETCHER_METRIC_PREFIX = 'msd_fetcher_';
 
 export type PieceFailureReason = 'digest' | 'short' | 'io';
 export type { RetryReason, ReassignReason } from './download-events';
-/** Lifecycle states exported as `msd_fetcher_state{state}` (1 for the current one). */
-export const FETCHER_STATES = ['starting', 'connecting', 'verifying', 'downloading', 'paused', 'finishing', 'done', 'failed', 'cancelled'] as const;
+/** Lifecycle states exported as `msd_fetcher_state{state}` (1 for the current one): the download's states, lower case. */
+export const FETCHER_STATES = ['connecting', 'downloading', 'stalled', 'paused', 'done', 'failed', 'cancelled'] as const satisfies readonly Lowercase<DownloadState>[];
 export type FetcherState = (typeof FETCHER_STATES)[number];
+/** Fails to compile when the download gains a state this list lacks. */
+const EVERY_STATE_LISTED: Exclude<Lowercase<DownloadState>, FetcherState> extends never ? true : never = true;
+void EVERY_STATE_LISTED;
 
 const PIECE_FAILURE_REASONS: readonly PieceFailureReason[] = ['digest', 'short', 'io'];
 const RETRY_REASONS: readonly RetryReason[] = ['timeout', 'error', 'refused', 'stall', 'protocol', 'auth', 'closed'];

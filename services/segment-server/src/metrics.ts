@@ -18,7 +18,7 @@ export type RequestKind = 'info' | 'get' | 'segment' | 'list';
 export type RequestOutcome = 'ok' | 'error' | 'refused' | 'not_found' | 'bad_request' | 'cancelled' | 'unauthorized' | (string & {});
 export type AuthFailurePlace = 'data' | 'grpc';
 /** Why a data connection was refused; registered at zero. Other strings are kept but bounded. */
-export const REFUSE_REASONS = ['draining', 'not_indexed', 'too_many_connections', 'auth', 'protocol'] as const;
+export const REFUSE_REASONS = ['draining', 'not_indexed', 'too_many_connections', 'auth', 'protocol', 'tls'] as const;
 export type RefuseReason = (typeof REFUSE_REASONS)[number];
 const AUTH_PLACES: readonly AuthFailurePlace[] = ['data', 'grpc'];
 
@@ -76,13 +76,13 @@ export class ServerMetrics implements ServerEvents {
 
     this.activeConnections = cells('active_connections', 'Data connections open now.', undefined, true);
     this.connectionsTotal = cells('connections_total', 'Data connections accepted.');
-    this.refused = cells('refused_connections_total', 'Data connections refused, by reason (draining, not_indexed, too_many_connections, auth, protocol).', 'reason');
+    this.refused = cells('refused_connections_total', 'Data connections refused, by reason (draining, not_indexed, too_many_connections, auth, protocol, tls).', 'reason');
     this.fileSize = cells('file_size_bytes', 'Size of the served file (sum of the files when serving a directory).', undefined, true);
     this.filePieces = cells('file_pieces', 'Number of pieces of the served file (sum over files when serving a directory).', undefined, true);
     this.indexed = cells('indexed', '1 once the served file is indexed (piece digests computed) and the server is ready, else 0.', undefined, true);
     this.throttledSeconds = cells('throttled_seconds_total', 'Time data writes waited for the rate limiter.');
     this.authFailures = cells('auth_failures_total', 'Rejected tokens, on the data handshake (data) or a mutating gRPC call (grpc).', 'where');
-    this.limitHits = cells('limit_hits_total', 'Times a configured limit was reached (e.g. max_connections, max_request_bytes, pipeline).', 'limit');
+    this.limitHits = cells('limit_hits_total', 'Times a configured limit was reached, by limit (e.g. max_connections, max_connections_per_client).', 'limit');
   }
 
   /** Registers a listener's series at zero so dashboards and alerts see them before traffic. Call once per server ID at start. */
