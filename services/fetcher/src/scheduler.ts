@@ -222,7 +222,7 @@ export class Scheduler {
     return true;
   }
 
-  /** End game: duplicate the in-flight piece whose only holder is slowest, if w is faster. */
+  /** End game: duplicate the in-flight piece whose best holder is slowest, if w is clearly faster. */
   private pickHedge(w: WorkerState): number | undefined {
     const median = this.medianSpeed();
     const sw = this.effectiveSpeed(w, median);
@@ -230,9 +230,9 @@ export class Scheduler {
     let slowest = Infinity;
     for (const [p, holders] of this.assigned) {
       if (holders.has(w.id) || holders.size >= this.maxCopies) continue;
-      let s = Infinity;
-      for (const h of holders) s = Math.min(s, this.effectiveSpeed(this.workers.get(h)!, median));
-      if (holders.size === 0) s = 0;
+      // the piece arrives with its fastest holder: another copy helps only if w beats that one
+      let s = 0;
+      for (const h of holders) s = Math.max(s, this.effectiveSpeed(this.workers.get(h)!, median));
       if (s < slowest && sw > 1.5 * s) { slowest = s; pick = p; }
     }
     return pick;
