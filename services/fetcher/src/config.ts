@@ -20,6 +20,11 @@ export interface FetcherConfig {
   steal: boolean;
   verify: boolean;
   fsync: boolean;
+  tls: boolean;
+  tlsCa: string;
+  tlsCert: string;
+  tlsKey: string;
+  tlsServername: string;
   grpcPort: number | null;
   metricsPort: number | null;
   metricsBind: string;
@@ -50,6 +55,11 @@ export const schema: Schema<FetcherConfig> = {
   steal: { doc: 'work stealing and end game (--no-steal: static equal split)', format: Boolean, default: true, env: 'MSD_STEAL' },
   verify: { doc: 'SHA-256 check of every piece', format: Boolean, default: true, env: 'MSD_VERIFY' },
   fsync: { doc: 'fdatasync data before each state save and before the final rename (--no-fsync: safe against process kills, not power loss)', format: Boolean, default: true, env: 'MSD_FSYNC' },
+  tls: { doc: 'connect to the servers over TLS (implied by --tls-ca)', format: Boolean, default: false, env: 'MSD_TLS' },
+  tlsCa: { doc: 'CA (PEM) the servers\' certificates must chain to (default: system CAs)', format: String, default: '', env: 'MSD_TLS_CA' },
+  tlsCert: { doc: 'client certificate (PEM) for mutual TLS', format: String, default: '', env: 'MSD_TLS_CERT' },
+  tlsKey: { doc: 'client private key (PEM) for mutual TLS', format: String, default: '', env: 'MSD_TLS_KEY' },
+  tlsServername: { doc: 'name to verify in the servers\' certificates (default: the host)', format: String, default: '', env: 'MSD_TLS_SERVERNAME' },
   grpcPort: { doc: 'gRPC health and control port (off when unset)', format: 'optional-port', default: null, env: 'MSD_GRPC_PORT' },
   metricsPort: { doc: 'Prometheus /metrics port (off when unset)', format: 'optional-port', default: null, env: 'MSD_METRICS_PORT' },
   metricsBind: { doc: 'address of the metrics and gRPC listeners', format: String, default: '127.0.0.1', env: 'MSD_METRICS_BIND' },
@@ -80,6 +90,11 @@ export const flags: FlagSpec[] = [
   { key: 'steal', names: ['--steal'], kind: 'bool' },
   { key: 'verify', names: ['--verify'], kind: 'bool' },
   { key: 'fsync', names: ['--fsync'], kind: 'bool' },
+  { key: 'tls', names: ['--tls'], kind: 'bool' },
+  { key: 'tlsCa', names: ['--tls-ca'], kind: 'value' },
+  { key: 'tlsCert', names: ['--tls-cert'], kind: 'value' },
+  { key: 'tlsKey', names: ['--tls-key'], kind: 'value' },
+  { key: 'tlsServername', names: ['--tls-servername'], kind: 'value' },
   { key: 'grpcPort', names: ['--grpc-port'], kind: 'value' },
   { key: 'metricsPort', names: ['--metrics-port'], kind: 'value' },
   { key: 'metricsBind', names: ['--metrics-bind'], kind: 'value' },

@@ -5,6 +5,7 @@
  * must consume the slice synchronously (the buffer is reused as soon as it returns).
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import {
   authMac, decodeInfoBody, decodeListBody, decodeResponseHeader, decodeServerHello,
   encodeClientHello, encodeRequest, FileInfo, ListEntry, maxBodyFor, PROTOCOL_VERSION, ProtocolError,
@@ -19,7 +20,7 @@ export class RemoteError extends Error {
   }
 }
 export class ConnectionError extends Error {
-  constructor(message: string, readonly reason: 'refused' | 'error' | 'timeout' | 'protocol' | 'closed' | 'auth') {
+  constructor(message: string, readonly reason: 'refused' | 'error' | 'timeout' | 'protocol' | 'closed' | 'auth' | 'tls') {
     super(message);
     this.name = 'ConnectionError';
   }
@@ -49,7 +50,11 @@ export interface ConnectionOptions {
   traceparent?: string;
   connectTimeoutMs: number;
   readBufferSize: number;
+  /** TLS: trust anchors, optional client certificate (mutual TLS), optional name to verify. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string };
 }
+
+const TLS_VERIFY_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ECONNRESET_TLS']);
 
 export class ServerConnection<T> {
   private socket: net.Socket | undefined;
@@ -70,7 +75,7 @@ export class ServerConnection<T> {
   private onCloseCb: ((err: Error) => void) | undefined;
 
   constructor(readonly addr: ServerAddress, private readonly sink: BodySink<T>, private readonly opts: ConnectionOptions) {
-    this.rbuf = Buffer.allocUnsafe(opts.readBufferSize);
+    this.rbuf = opts.tls ? Buffer.alloc(0) : Buffer.allocUnsafe(opts.readBufferSize);
   }
 
   get hello(): ServerHello | undefined {
@@ -109,15 +114,31 @@ export class ServerConnection<T> {
         resolve(h);
       };
       this.greetingFailer = fail;
-      const s = net.connect({
-        host: this.addr.host,
-        port: this.addr.port,
-        noDelay: true,
-        onread: { buffer: this.rbuf, callback: (n: number, buf: Uint8Array) => { this.onRead(n, buf as Buffer); return true; } },
-      });
+      const t = this.opts.tls;
+      let s: net.Socket;
+      if (t) {
+        // TLS sockets do not take `onread`: chunks arrive as 'data' buffers, parsed the same way
+        s = tls.connect({
+          host: this.addr.host, port: this.addr.port, ca: t.ca, cert: t.cert, key: t.key, minVersion: 'TLSv1.2',
+          servername: t.servername ?? (net.isIP(this.addr.host) ? undefined : this.addr.host),
+        });
+        s.setNoDelay(true);
+        s.on('data', (d: Buffer) => this.onRead(d.length, d));
+      } else {
+        s = net.connect({
+          host: this.addr.host,
+          port: this.addr.port,
+          noDelay: true,
+          onread: { buffer: this.rbuf, callback: (n: number, buf: Uint8Array) => { this.onRead(n, buf as Buffer); return true; } },
+        });
+      }
       this.socket = s;
       s.on('error', (err: NodeJS.ErrnoException) => {
-        const reason = err.code === 'ECONNREFUSED' ? 'refused' : 'error';
+        const reason = err.code === 'ECONNREFUSED' ? 'refused' : t && (TLS_VERIFY_CODES.has(err.code ?? '') || /certificate|alert|ssl/i.test(err.message)) ? 'tls' : 'error';
+        if (reason === 'tls') {
+          (settled ? (e: Error) => this.destroy(e) : fail)(new ConnectionError(`${this.addr.label}: TLS failed: ${err.code ?? ''} ${err.message}; check --tls-ca (and --tls-cert/--tls-key when the server requires a client certificate)`, 'tls'));
+          return;
+        }
         (settled ? (e: Error) => this.destroy(e) : fail)(new ConnectionError(`${this.addr.label}: ${err.code ?? err.message}`, reason));
       });
       s.on('close', () => this.destroy(new ConnectionError(`${this.addr.label}: connection closed by server`, 'closed')));

@@ -3,7 +3,7 @@
  * pages through the piece digests. The connections it opens are handed on to the download.
  */
 import { DIGEST_SIZE, FileInfo, Logger, MAX_DIGESTS_PER_INFO, MsdError, Status } from '@msd/common';
-import { BodySink, ConnectionOptions, RemoteError, ServerConnection } from './connection';
+import { BodySink, ConnectionError, ConnectionOptions, RemoteError, ServerConnection } from './connection';
 import type { ServerAddress } from './server-address';
 
 export interface Probe<T> {
@@ -92,5 +92,6 @@ async function classify<T>(err: unknown, addr: ServerAddress, name: string, sink
     if (err.status === Status.NOT_FOUND) return new MsdError('E_NOT_FOUND', `${addr.label} has no file named "${name}"; check --file (the name is relative to the served directory)`);
   }
   if (err instanceof Error && /requires a token|authentication/.test(err.message)) return new MsdError('E_USAGE', `${err.message}`);
+  if (err instanceof ConnectionError && err.reason === 'tls') return new MsdError('E_CONFIG', err.message);
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -31,6 +31,7 @@ export interface DownloadOptions {
   /** fdatasync before state saves and the final rename (power-loss safety). */
   fsync: boolean;
   token?: string;
+  tls?: ConnectionOptions['tls'];
   traceparent?: string;
   connectTimeoutMs: number;
   giveUpAfterMs: number;
@@ -135,7 +136,7 @@ export class Download {
   }
 
   private connOptions(): ConnectionOptions {
-    return { token: this.opts.token, traceparent: this.opts.traceparent ?? currentTraceparentOf(this.traceContext), connectTimeoutMs: this.opts.connectTimeoutMs, readBufferSize: this.opts.readBufferSize ?? 1 << 20 };
+    return { token: this.opts.token, tls: this.opts.tls, traceparent: this.opts.traceparent ?? currentTraceparentOf(this.traceContext), connectTimeoutMs: this.opts.connectTimeoutMs, readBufferSize: this.opts.readBufferSize ?? 1 << 20 };
   }
 
   async run(): Promise<DownloadResult> {
@@ -226,8 +227,7 @@ export class Download {
     } catch (err) {
       conn.destroy();
       if (w.conn === conn) w.conn = undefined;
-      const reason: RetryReason = err instanceof ConnectionError ? (err.reason === 'closed' ? 'error' : err.reason) : 'error';
-      this.events.retry(w.slot.serverId, reason);
+      this.events.retry(w.slot.serverId, retryReasonOf(err));
       this.scheduleReconnect(w, errorMessage(err));
     }
   }
@@ -250,7 +250,7 @@ export class Download {
     this.events.connections(w.slot.serverId, -1);
     this.sched!.down(w.id);
     if (this.finished) return;
-    const reason: RetryReason = err instanceof ConnectionError ? (err.reason === 'closed' ? 'error' : err.reason) : 'error';
+    const reason = retryReasonOf(err);
     this.events.retry(w.slot.serverId, reason);
     this.events.reassignment(reason === 'timeout' ? 'timeout' : 'error');
     this.scheduleReconnect(w, err.message);
@@ -571,4 +571,11 @@ export class Download {
 
 function currentTraceparentOf(ctx: Context): string | undefined {
   return context.with(ctx, () => currentTraceparent());
+}
+
+function retryReasonOf(err: unknown): RetryReason {
+  if (!(err instanceof ConnectionError)) return 'error';
+  if (err.reason === 'closed') return 'error';
+  if (err.reason === 'tls') return 'auth';
+  return err.reason;
 }

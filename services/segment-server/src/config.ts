@@ -1,4 +1,5 @@
 /** segment-server settings: schema, flags (original and modern spellings) and the typed result. */
+import { readFileSync } from 'node:fs';
 import type { Schema } from 'convict';
 import { FlagSpec, loadConfig, MsdError, usage } from '@msd/common';
 
@@ -19,6 +20,13 @@ export interface ServerConfig {
   token: string;
   tokenFile: string;
   handshakeTimeout: number;
+  idleTimeout: number;
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  maxInflight: number;
+  tlsCert: string;
+  tlsKey: string;
+  tlsClientCa: string;
   shutdownTimeout: number;
   logFormat: 'auto' | 'json' | 'text';
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -42,6 +50,13 @@ export const schema: Schema<ServerConfig> = {
   token: { doc: 'shared token', format: String, default: '', env: 'MSD_TOKEN', sensitive: true },
   tokenFile: { doc: 'file holding the shared token', format: String, default: '', env: 'MSD_TOKEN_FILE' },
   handshakeTimeout: { doc: 'seconds a client has to complete the handshake', format: 'seconds', default: 10, env: 'MSD_HANDSHAKE_TIMEOUT' },
+  idleTimeout: { doc: 'seconds without any traffic before a connection is closed (0 = never)', format: 'seconds', default: 120, env: 'MSD_IDLE_TIMEOUT' },
+  maxConnections: { doc: 'connections per server', format: 'nat', default: 256, env: 'MSD_MAX_CONNECTIONS' },
+  maxConnectionsPerClient: { doc: 'connections per server from one client address', format: 'nat', default: 64, env: 'MSD_MAX_CONNECTIONS_PER_CLIENT' },
+  maxInflight: { doc: 'pipelined requests per connection', format: 'nat', default: 64, env: 'MSD_MAX_INFLIGHT' },
+  tlsCert: { doc: 'TLS certificate (PEM) for the data and gRPC ports', format: String, default: '', env: 'MSD_TLS_CERT' },
+  tlsKey: { doc: 'TLS private key (PEM)', format: String, default: '', env: 'MSD_TLS_KEY' },
+  tlsClientCa: { doc: 'CA (PEM) client certificates must chain to: mutual TLS', format: String, default: '', env: 'MSD_TLS_CLIENT_CA' },
   shutdownTimeout: { doc: 'seconds running transfers get to finish on SIGTERM', format: 'seconds', default: 25, env: 'MSD_SHUTDOWN_TIMEOUT' },
   logFormat: { doc: 'log format', format: ['auto', 'json', 'text'], default: 'auto', env: 'MSD_LOG_FORMAT' },
   logLevel: { doc: 'log level', format: ['debug', 'info', 'warn', 'error'], default: 'info', env: 'MSD_LOG_LEVEL' },
@@ -65,6 +80,13 @@ export const flags: FlagSpec[] = [
   { key: 'token', names: ['--token'], kind: 'value' },
   { key: 'tokenFile', names: ['--token-file'], kind: 'value' },
   { key: 'handshakeTimeout', names: ['--handshake-timeout'], kind: 'value' },
+  { key: 'idleTimeout', names: ['--idle-timeout'], kind: 'value' },
+  { key: 'maxConnections', names: ['--max-connections'], kind: 'value' },
+  { key: 'maxConnectionsPerClient', names: ['--max-connections-per-client'], kind: 'value' },
+  { key: 'maxInflight', names: ['--max-inflight'], kind: 'value' },
+  { key: 'tlsCert', names: ['--tls-cert'], kind: 'value' },
+  { key: 'tlsKey', names: ['--tls-key'], kind: 'value' },
+  { key: 'tlsClientCa', names: ['--tls-client-ca'], kind: 'value' },
   { key: 'shutdownTimeout', names: ['--shutdown-timeout'], kind: 'value' },
   { key: 'logFormat', names: ['--log-format'], kind: 'value' },
   { key: 'logLevel', names: ['--log-level'], kind: 'value' },
@@ -102,4 +124,22 @@ export function planListeners(c: ServerConfig): { listeners: ListenerPlan[]; num
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv): { config: ServerConfig; help: boolean; version: boolean } {
   const { config, args } = loadConfig<ServerConfig>({ schema, flags, argv, env, configKey: 'config' });
   return { config, help: args.help, version: args.version };
+}
+
+/** TLS material, read once at start; undefined when TLS is off. */
+export function readTls(c: ServerConfig): { key: Buffer; cert: Buffer; clientCa?: Buffer } | undefined {
+  if (!c.tlsCert && !c.tlsKey && !c.tlsClientCa) return undefined;
+  if (!c.tlsCert || !c.tlsKey) throw new MsdError('E_CONFIG', 'tls-cert (--tls-cert, MSD_TLS_CERT) and tls-key (--tls-key, MSD_TLS_KEY) go together: give both, or neither for plain TCP');
+  const read = (setting: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new MsdError('E_CONFIG', `${setting}: cannot read ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    cert: read('tls-cert (--tls-cert, MSD_TLS_CERT)', c.tlsCert),
+    key: read('tls-key (--tls-key, MSD_TLS_KEY)', c.tlsKey),
+    clientCa: c.tlsClientCa ? read('tls-client-ca (--tls-client-ca, MSD_TLS_CLIENT_CA)', c.tlsClientCa) : undefined,
+  };
 }

@@ -4,6 +4,7 @@
  * and connections.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { Logger } from '@msd/common';
 import type { Catalog } from './catalog';
 import { Session } from './session';
@@ -16,7 +17,15 @@ export interface ListenerOptions {
   token: string | undefined;
   rateLimit: number;
   handshakeTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  maxInflight: number;
+  /** TLS for the data port: key, certificate, and (for mutual TLS) the CA that client certificates must chain to. */
+  tls?: { key: Buffer; cert: Buffer; clientCa?: Buffer };
 }
+
+const LIMIT_LOG_INTERVAL_MS = 60_000;
 
 export class Listener {
   private readonly server: net.Server;
@@ -27,6 +36,8 @@ export class Listener {
   draining = false;
   port = 0;
   private idleWaiters: Array<() => void> = [];
+  private readonly perClient = new Map<string, number>();
+  private readonly limitLog = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
     readonly serverId: number,
@@ -36,7 +47,14 @@ export class Listener {
     readonly log: Logger,
   ) {
     this.bucket = new TokenBucket(options.rateLimit);
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const t = options.tls;
+    this.server = t
+      ? tls.createServer({
+          key: t.key, cert: t.cert, ca: t.clientCa, requestCert: !!t.clientCa, rejectUnauthorized: !!t.clientCa,
+          handshakeTimeout: options.handshakeTimeoutMs, minVersion: 'TLSv1.2',
+        }, (socket) => this.accept(socket))
+      : net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (t) this.server.on('tlsClientError', () => this.events.connectionRefused(this.serverId, 'tls'));
   }
 
   listen(port: number): Promise<number> {
@@ -59,12 +77,45 @@ export class Listener {
       socket.destroy();
       return;
     }
+    const addr = socket.remoteAddress ?? '?';
+    if (this.sessions.size >= this.options.maxConnections) {
+      this.events.connectionRefused(this.serverId, 'too_many_connections');
+      this.limit('max_connections', addr);
+      socket.destroy();
+      return;
+    }
+    const mine = this.perClient.get(addr) ?? 0;
+    if (mine >= this.options.maxConnectionsPerClient) {
+      this.events.connectionRefused(this.serverId, 'too_many_connections');
+      this.limit('max_connections_per_client', addr);
+      socket.destroy();
+      return;
+    }
+    this.perClient.set(addr, mine + 1);
     this.events.connectionOpened(this.serverId);
-    this.sessions.add(new Session(socket, this));
+    this.sessions.add(new Session(socket, this, addr));
+  }
+
+  /** A limit was hit: counted every time, logged at most once a minute per limit. */
+  limit(name: string, client: string): void {
+    this.events.limitHit(this.serverId, name);
+    const now = Date.now();
+    const entry = this.limitLog.get(name);
+    if (entry && now - entry.at < LIMIT_LOG_INTERVAL_MS) {
+      entry.suppressed++;
+      return;
+    }
+    this.log.warn(`limit reached: ${name}`, { limit: name, client, suppressedSinceLastLog: entry?.suppressed ?? 0 });
+    this.limitLog.set(name, { at: now, suppressed: 0 });
   }
 
   sessionClosed(s: Session): void {
-    if (this.sessions.delete(s)) this.events.connectionClosed(this.serverId);
+    if (this.sessions.delete(s)) {
+      this.events.connectionClosed(this.serverId);
+      const n = (this.perClient.get(s.address) ?? 1) - 1;
+      if (n <= 0) this.perClient.delete(s.address);
+      else this.perClient.set(s.address, n);
+    }
     if (this.sessions.size === 0) {
       const w = this.idleWaiters;
       this.idleWaiters = [];

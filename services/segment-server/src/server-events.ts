@@ -7,6 +7,7 @@ export interface ServerEvents {
   request(serverId: number, kind: 'info' | 'get' | 'segment' | 'list', outcome: string, seconds: number): void;
   throttled(serverId: number, seconds: number): void;
   authFailure(serverId: number, where: 'data' | 'grpc'): void;
+  limitHit(serverId: number, limit: string): void;
 }
 
 export const noEvents: ServerEvents = {
@@ -17,4 +18,5 @@ export const noEvents: ServerEvents = {
   request: () => undefined,
   throttled: () => undefined,
   authFailure: () => undefined,
+  limitHit: () => undefined,
 };

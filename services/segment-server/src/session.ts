@@ -20,7 +20,6 @@ import type { CatalogEntry } from './catalog';
 
 const readAsync = promisify(fs.read);
 export const CHUNK_SIZE = 512 * 1024;
-const MAX_QUEUED = 64;
 const MAX_PENDING_INPUT = REQUEST_HEADER_SIZE + MAX_NAME_BYTES;
 const KIND: Record<RequestType, 'info' | 'get' | 'segment' | 'list'> = {
   [RequestType.INFO]: 'info', [RequestType.GET]: 'get', [RequestType.SEGMENT]: 'segment', [RequestType.LIST]: 'list',
@@ -41,14 +40,24 @@ export class Session {
   private traceparent = '';
   private readonly handshakeTimer: NodeJS.Timeout;
 
-  constructor(private readonly socket: Socket, private readonly owner: Listener) {
+  constructor(private readonly socket: Socket, private readonly owner: Listener, readonly address: string) {
     this.client = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
-    this.handshakeTimer = setTimeout(() => this.fail(RequestType.INFO, 0, new ProtocolError(Status.BAD_REQUEST, 'handshake timeout')), owner.options.handshakeTimeoutMs);
+    this.handshakeTimer = setTimeout(() => {
+      owner.limit('handshake_timeout', this.client);
+      this.fail(RequestType.INFO, 0, new ProtocolError(Status.BAD_REQUEST, 'handshake timeout'));
+    }, owner.options.handshakeTimeoutMs);
     this.handshakeTimer.unref();
+    if (owner.options.idleTimeoutMs > 0) {
+      // no bytes either way for this long: a silent client, or one that stopped reading
+      socket.setTimeout(owner.options.idleTimeoutMs, () => {
+        owner.limit('idle_timeout', this.client);
+        this.close();
+      });
+    }
     socket.write(encodeServerHello({
       version: PROTOCOL_VERSION,
       flags: owner.options.token ? ServerFlags.AUTH_REQUIRED : 0,
@@ -98,19 +107,25 @@ export class Session {
         if (!r) break;
         this.input = this.input.subarray(r.size);
         this.queue.push(r.request);
-        if (this.queue.length > MAX_QUEUED * 2) throw new ProtocolError(Status.BUSY, `more than ${MAX_QUEUED} requests in flight on one connection`);
+        if (this.queue.length > this.owner.options.maxInflight * 2) {
+          this.owner.limit('max_inflight', this.client);
+          throw new ProtocolError(Status.BUSY, `more than ${this.owner.options.maxInflight} requests in flight on one connection`);
+        }
       }
       this.checkPending();
     } catch (err) {
       const type = this.input.length ? this.input.readUInt8(0) : 0;
       return this.fail(type >= 1 && type <= 4 ? type : RequestType.INFO, 0, err);
     }
-    if (this.queue.length >= MAX_QUEUED) this.socket.pause();
+    if (this.queue.length >= this.owner.options.maxInflight) this.socket.pause();
     void this.pump();
   }
 
   private checkPending(): void {
-    if (this.input.length > MAX_PENDING_INPUT + 64) throw new ProtocolError(Status.BAD_REQUEST, 'frame too large');
+    if (this.input.length > MAX_PENDING_INPUT + 64) {
+      this.owner.limit('max_request_bytes', this.client);
+      throw new ProtocolError(Status.BAD_REQUEST, 'frame too large');
+    }
     if (this.input.length === 0) this.input = Buffer.alloc(0);
   }
 
@@ -132,7 +147,7 @@ export class Session {
     try {
       while (this.queue.length && !this.closed) {
         const req = this.queue.shift()!;
-        if (this.queue.length < MAX_QUEUED / 2) this.socket.resume();
+        if (this.queue.length < this.owner.options.maxInflight / 2) this.socket.resume();
         await this.serve(req);
       }
     } finally {
