@@ -41,6 +41,11 @@ function takeOwn(s: Scheduler, w: number, n: number): number[] {
   return got;
 }
 
+/** Reports measured speeds for workers 0, 1, ... in order. */
+function setSpeeds(s: Scheduler, ...speeds: number[]): void {
+  speeds.forEach((v, w) => s.setSpeed(w, v));
+}
+
 function make(count: number, workers: number, opts: SchedulerOptions = { steal: true }, pending: (p: number) => boolean = all): Scheduler {
   return new Scheduler(count, Array.from({ length: workers }, (_, i) => i), pending, opts);
 }
@@ -161,8 +166,7 @@ describe('orphans', () => {
 
   it('a released piece still held by another worker (a hedge) is not orphaned', () => {
     const s = make(2, 2);
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 10);
+    setSpeeds(s, 1, 10);
     takeOwn(s, 0, 1); // 0
     finishOwn(s, 1); // 1 done
     const h = s.next(1)!;
@@ -235,9 +239,7 @@ describe('blame (a piece that failed verification)', () => {
 describe('stealing by estimated time left', () => {
   it('a slow worker loses most of its run to a fast one', () => {
     const s = make(90, 3);
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 4);
-    s.setSpeed(2, 4);
+    setSpeeds(s, 1, 4, 4);
     finishOwn(s, 1);
     // worker 1 is dry: the victim is worker 0 (30 pieces at speed 1 = 30 s) not worker 2 (30 at 4 = 7.5 s)
     const a = s.next(1)!;
@@ -251,9 +253,7 @@ describe('stealing by estimated time left', () => {
 
   it('chooses the victim by time left, not by pieces left', () => {
     const s = make(60, 3);
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 10);
-    s.setSpeed(2, 10);
+    setSpeeds(s, 1, 10, 10);
     takeOwn(s, 0, 10); // worker 0 has 10 queued left (10 s); worker 2 has 20 queued (2 s)
     finishOwn(s, 1);
     const a = s.next(1)!;
@@ -304,8 +304,7 @@ describe('stealing by estimated time left', () => {
 
   it('a slow thief does not take work from a fast worker\'s short tail', () => {
     const s = make(10, 2);
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 100);
+    setSpeeds(s, 1, 100);
     finishOwn(s, 0);
     // worker 1 has 5 queued at 100/s: floor(5 * 1 / 101) = 0 pieces are worth moving to worker 0
     expect(s.next(0)).toBeUndefined();
@@ -314,14 +313,12 @@ describe('stealing by estimated time left', () => {
 
   it('the very last queued piece moves only to a clearly faster worker', () => {
     const s = make(4, 2);
-    s.setSpeed(0, 10);
-    s.setSpeed(1, 10);
+    setSpeeds(s, 10, 10);
     takeOwn(s, 0, 1); // worker 0 has one piece queued
     finishOwn(s, 1);
     expect(s.next(1)?.reason).not.toBe('steal'); // equal speed: no steal of a single piece (hedge or nothing)
     const t = make(4, 2);
-    t.setSpeed(0, 1);
-    t.setSpeed(1, 10);
+    setSpeeds(t, 1, 10);
     takeOwn(t, 0, 1);
     finishOwn(t, 1);
     expect(t.next(1)).toEqual({ piece: 1, reason: 'steal' });
@@ -342,8 +339,7 @@ describe('stealing by estimated time left', () => {
 describe('end game', () => {
   it('duplicates the slowest holder\'s in-flight piece onto a clearly faster worker, once', () => {
     const s = make(4, 2);
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 4);
+    setSpeeds(s, 1, 4);
     takeOwn(s, 0, 2); // 0 and 1 in flight on the slow worker
     finishOwn(s, 1);
     const h1 = s.next(1)!;
@@ -374,9 +370,7 @@ describe('end game', () => {
 
   it('at most maxCopies workers hold one piece (default 2)', () => {
     const s = make(3, 3);
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 10);
-    s.setSpeed(2, 10);
+    setSpeeds(s, 1, 10, 10);
     takeOwn(s, 0, 1);
     finishOwn(s, 1);
     finishOwn(s, 2);
@@ -387,10 +381,7 @@ describe('end game', () => {
 
   it('with maxCopies 3, a third copy goes only to a worker clearly faster than the best holder', () => {
     const s = make(4, 4, { steal: true, maxCopies: 3 });
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 10);
-    s.setSpeed(2, 10);
-    s.setSpeed(3, 100);
+    setSpeeds(s, 1, 10, 10, 100);
     takeOwn(s, 0, 1);
     for (const w of [1, 2, 3]) finishOwn(s, w);
     expect(s.next(1)).toEqual({ piece: 0, reason: 'hedge' });
@@ -401,9 +392,7 @@ describe('end game', () => {
 
   it('picks the piece whose holder is slowest', () => {
     const s = make(6, 3);
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 3);
-    s.setSpeed(2, 20);
+    setSpeeds(s, 1, 3, 20);
     takeOwn(s, 0, 2); // 0, 1 at speed 1
     takeOwn(s, 1, 2); // 2, 3 at speed 3
     finishOwn(s, 2);
@@ -414,8 +403,7 @@ describe('end game', () => {
 
   it('the loser is cancelled: finished() on it, completed() on the piece, nothing left over', () => {
     const s = make(2, 2);
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 10);
+    setSpeeds(s, 1, 10);
     takeOwn(s, 0, 1);
     finishOwn(s, 1);
     s.next(1); // hedge piece 0
@@ -432,8 +420,7 @@ describe('end game', () => {
 describe('static mode (steal: false)', () => {
   it('never steals or hedges: a fast worker idles while a slow one works', () => {
     const s = make(40, 2, { steal: false });
-    s.setSpeed(0, 1);
-    s.setSpeed(1, 100);
+    setSpeeds(s, 1, 100);
     takeOwn(s, 0, 1);
     finishOwn(s, 1);
     expect(s.next(1)).toBeUndefined();
