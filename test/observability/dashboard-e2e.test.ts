@@ -88,6 +88,8 @@ describe('dashboard, Pushgateway and traces with the real segment-server and fet
     const { vars, problems } = await resolveVariables(prom, dashboard, INTERVALS);
     expect(problems).toEqual([]);
     const checks = await checkPanelQueries(prom, dashboard, vars, startSec, endSec + 2);
+    if (process.env.MSD_SHOW_CHECKS) process.stdout.write(`${checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'} ${c.panel}/${c.refId}: ${c.detail}`).join('\n')}\n`);
+    expect(checks.length).toBeGreaterThanOrEqual(20);
     expect(checks.filter((c) => !c.ok).map((c) => `${c.panel}/${c.refId}: ${c.detail}\n  ${c.expr}`)).toEqual([]);
   });
 
