@@ -18,14 +18,28 @@ export interface Discovered<T> {
   probes: Probe<T>[];
 }
 
-const ATTEMPTS = 3;
-
-export async function discover<T>(servers: ServerAddress[], name: string, sink: BodySink<T>, opts: ConnectionOptions, log: Logger): Promise<Discovered<T>> {
+/**
+ * Probes until every server answered, or at least one did and a last round for the others is done,
+ * or `giveUpAfterMs` passed with none (servers may still be starting or indexing: a Job and its
+ * StatefulSet start together).
+ */
+export async function discover<T>(servers: ServerAddress[], name: string, sink: BodySink<T>, opts: ConnectionOptions, log: Logger, giveUpAfterMs: number): Promise<Discovered<T>> {
   const probes: Probe<T>[] = servers.map((addr) => ({ addr }));
-  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+  const started = performance.now();
+  let lastWarn = started;
+  for (let attempt = 1; ; attempt++) {
     await Promise.all(probes.filter((p) => !p.info && !(p.error instanceof MsdError)).map((p) => probe(p, name, sink, opts)));
     if (probes.every((p) => p.info || p.error instanceof MsdError)) break;
-    if (attempt < ATTEMPTS) await new Promise((r) => setTimeout(r, 200 * attempt));
+    if (probes.some((p) => p.error instanceof MsdError)) break;
+    const anyUp = probes.some((p) => p.info);
+    if (anyUp && attempt >= 2) break; // the rest are retried during the download
+    const now = performance.now();
+    if (!anyUp && now - started >= giveUpAfterMs) break;
+    if (!anyUp && now - lastWarn >= 5000) {
+      lastWarn = now;
+      log.warn('waiting for servers', { seconds: Math.round((now - started) / 1000), giveUpAfterSeconds: Math.round(giveUpAfterMs / 1000), errors: probes.map((p) => p.error?.message ?? p.addr.label) });
+    }
+    await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** Math.min(attempt, 4))));
   }
   const fatal = probes.find((p) => p.error instanceof MsdError);
   if (fatal) {
@@ -34,7 +48,7 @@ export async function discover<T>(servers: ServerAddress[], name: string, sink: 
   }
   const ok = probes.filter((p) => p.info);
   if (ok.length === 0) {
-    throw new MsdError('E_UNREACHABLE', `no server reachable: ${probes.map((p) => p.error?.message ?? p.addr.label).join('; ')}; check the addresses and that the servers run`);
+    throw new MsdError('E_UNREACHABLE', `no server reachable within ${Math.round(giveUpAfterMs / 1000)} s: ${probes.map((p) => p.error?.message ?? p.addr.label).join('; ')}; check the addresses and that the servers run`);
   }
   for (const p of probes) if (!p.info) log.warn('server unreachable for now; will retry it during the download', { server: p.addr.label, error: p.error?.message });
 

@@ -142,7 +142,7 @@ export class Download {
   async run(): Promise<DownloadResult> {
     this.traceContext = context.active();
     const sink = { onBody: this.onBody, onDone: this.onDone, onFailed: this.onFailed };
-    const found = await discover<Job>(this.opts.servers, this.opts.file, sink, this.connOptions(), this.log);
+    const found = await discover<Job>(this.opts.servers, this.opts.file, sink, this.connOptions(), this.log, this.opts.giveUpAfterMs);
     const info = (this.info = found.info);
     const grid = (this.grid = new PieceGrid(info.size, info.pieceSize));
     this.outPath = resolveOutputPath(this.opts.output, info.name);
