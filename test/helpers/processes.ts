@@ -129,12 +129,19 @@ export async function startServerSet(file: string, n: number, extra: string[] = 
   return startServers(['-n', String(n), '-f', file, '-p', ...ports.map(String), ...extra], { listeners: n, env });
 }
 
-export async function runFetcher(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; logs: LogLine[] }> {
-  const p = run(FETCHER_BIN, args, opts);
+export interface Finished { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; logs: LogLine[] }
+
+/** Runs a program to its exit (SIGKILL after timeoutMs) and returns its exit status and output. */
+export async function runToExit(bin: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Finished> {
+  const p = run(bin, args, opts);
   const t = setTimeout(() => p.child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
   const r = await p.exited;
   clearTimeout(t);
   // let the pipes drain
   await new Promise((res) => setTimeout(res, 20));
   return { ...r, stdout: p.stdout(), stderr: p.stderr(), logs: p.logs() };
+}
+
+export function runFetcher(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Finished> {
+  return runToExit(FETCHER_BIN, args, opts);
 }
