@@ -86,7 +86,7 @@ export function decodeState(b: Buffer): ResumeState {
   for (let i = 0; i < n; i++, at += 8) {
     const p = b.readUInt32BE(at);
     const have = b.readUInt32BE(at + 4);
-    if (p >= pieceCount || have > pieceSize || done.has(p)) throw new StateDecodeError(`bad partial entry for piece ${p}`);
+    if (p >= pieceCount || have > Math.min(pieceSize, size - p * pieceSize) || done.has(p)) throw new StateDecodeError(`bad partial entry for piece ${p}`);
     partial.set(p, have);
   }
   return { size, pieceSize, pieceCount, contentId: Buffer.from(b.subarray(24, 56)), done, partial };
