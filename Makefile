@@ -9,8 +9,11 @@ export PATH := $(NODE_BIN):$(PATH)
 
 all: build
 
+# A fresh clone gets `npm ci`; an existing tree gets `npm install` (never wipes node_modules
+# under programs that are running from it). The lock serialises concurrent installs.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@if [ -d node_modules/.bin ]; then flock /tmp/msd-npm.lock npm install --no-audit --no-fund; \
+	else flock /tmp/msd-npm.lock npm ci --no-audit --no-fund; fi
 	@touch $@
 
 install: node_modules/.installed

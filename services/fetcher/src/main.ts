@@ -70,10 +70,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const finishObservability = async (): Promise<void> => {
+  const finishObservability = async (succeeded: boolean): Promise<void> => {
     clearInterval(metricsTimer);
     publish();
-    await pusher?.push('PUT');
+    await pusher?.finish(succeeded);
     await control?.close(500).catch(() => undefined);
     await metricsServer?.close().catch(() => undefined);
     await shutdownTracing().catch(() => undefined);
@@ -86,14 +86,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     });
     metrics.success();
     stopProgress();
-    await finishObservability();
+    await finishObservability(true);
     const rate = (r.size - r.resumedBytes) / Math.max(r.seconds, 1e-6);
     process.stdout.write(`fetched ${r.path}: ${r.size} bytes (${formatBytes(r.size)}) in ${r.seconds.toFixed(2)} s, ${formatRate(rate)}, every piece verified${opts.verify ? '' : ' (verification OFF)'}${r.resumedBytes ? `, ${formatBytes(r.resumedBytes)} resumed` : ''}; content ${r.contentId}\n`);
     log.info('download complete', { path: r.path, size: r.size, seconds: Number(r.seconds.toFixed(3)), bytesReceived: r.bytesReceived, resumedBytes: r.resumedBytes });
     return ExitCode.OK;
   } catch (err) {
     stopProgress();
-    await finishObservability();
+    await finishObservability(false);
     if (signalExit !== undefined) return signalExit;
     return fatal(err, log);
   } finally {

@@ -38,6 +38,8 @@ export class Session {
   private bufs: Buffer[] | undefined;
   current: Transfer | undefined;
   private traceparent = '';
+  /** Body bytes this connection has sent. */
+  private sent = 0;
   private readonly handshakeTimer: NodeJS.Timeout;
 
   constructor(private readonly socket: Socket, private readonly owner: Listener, readonly address: string) {
@@ -168,6 +170,8 @@ export class Session {
     }
     let outcome = 'ok';
     let failure: unknown;
+    const sentBefore = this.sent;
+    let sentBytes = 0;
     try {
       if (this.owner.draining && (req.type === RequestType.GET || req.type === RequestType.SEGMENT)) {
         throw new ProtocolError(Status.BUSY, 'server is draining; fetch this range from another server');
@@ -223,7 +227,8 @@ export class Session {
         this.close(); // the response may be half written: the only safe thing is to end the stream
       }
     } finally {
-      if (span) endSpan(span, outcome, failure);
+      sentBytes = this.sent - sentBefore;
+      if (span) endSpan(span, outcome, failure, { [SPAN_ATTR.bytes]: sentBytes });
     }
   }
 
@@ -263,6 +268,7 @@ export class Session {
         pos += bytesRead;
         left -= bytesRead;
         t.sent += bytesRead;
+        this.sent += bytesRead;
         this.owner.bytesSent += bytesRead;
         ev.bytesSent(sid, segment, bytesRead);
         i ^= 1;
