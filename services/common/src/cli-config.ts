@@ -56,6 +56,20 @@ function addFormats(): void {
     coerce: (v: unknown) => Number(v),
   });
   convict.addFormat({
+    name: 'positive-int',
+    validate: (v: unknown) => {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new Error('must be a whole number >= 1');
+    },
+    coerce: (v: unknown) => (/^\s*\d+\s*$/.test(String(v)) ? Number(v) : Number.NaN),
+  });
+  convict.addFormat({
+    name: 'positive-seconds',
+    validate: (v: unknown) => {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error('must be a number of seconds > 0');
+    },
+    coerce: (v: unknown) => Number(v),
+  });
+  convict.addFormat({
     name: 'string-list',
     validate: (v: unknown) => {
       if (!Array.isArray(v)) throw new Error('must be a comma-separated list');
@@ -115,7 +129,6 @@ export interface LoadOptions<S> {
 export function loadConfig<S>(opts: LoadOptions<S>): { config: S; args: ParsedArgs } {
   addFormats();
   const args = parseArgv(opts.argv, opts.flags);
-  const cliArgs = [...args.values].map(([k, v]) => `--${k}=${v}`);
   const describe = (key: string): string => {
     const spec = opts.flags.find((f) => f.key === key);
     const node = (opts.schema as Record<string, { env?: string }>)[key];
@@ -124,12 +137,19 @@ export function loadConfig<S>(opts: LoadOptions<S>): { config: S; args: ParsedAr
   };
   let conf: convict.Config<S>;
   try {
-    // convict reads flags only for keys that declare `arg`: every key takes its own name
-    const withArgs = Object.fromEntries(Object.entries(opts.schema as Record<string, object>).map(([k, v]) => [k, { ...v, arg: k }])) as unknown as convict.Schema<S>;
-    conf = convict(withArgs, { args: cliArgs, env: opts.env });
-    const file = opts.configKey ? (conf.get(opts.configKey as never) as unknown) : undefined;
-    if (typeof file === 'string' && file) conf.loadFile(file);
-    conf.validate({ allowed: 'strict' });
+    // Flags are set as the text the user typed (convict coerces it by format). They are not handed
+    // to convict's own argv parser, which turns "0x10" into "16" and "1e3" into "1000" (tokens!).
+    const c = (conf = convict(opts.schema, { args: [], env: opts.env }));
+    const applyFlags = (): void => {
+      for (const [k, v] of args.values) c.set(k as never, v as never);
+    };
+    applyFlags();
+    const file = opts.configKey ? (c.get(opts.configKey as never) as unknown) : undefined;
+    if (typeof file === 'string' && file) {
+      c.loadFile(file); // re-applies the environment over the file...
+      applyFlags(); // ...and flags go over both
+    }
+    c.validate({ allowed: 'strict' });
   } catch (err) {
     const text = err instanceof Error ? err.message : String(err);
     const lines = text.split('\n').map((l) => {
