@@ -1,0 +1,64 @@
+/**
+ * A server whose stream has one byte of one piece flipped, every time it sends that piece (a
+ * protocol-aware proxy between it and the fetcher): the fetcher detects it, fetches the piece
+ * again from another server, and the result is exact. With no other server, it gives up clearly.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CorruptingProxy, startCorruptingProxy } from '../helpers/corrupting-proxy';
+import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
+import { killAll, runFetcher, startServerSet } from '../helpers/processes';
+
+const MiB = 1024 * 1024;
+const SIZE = 32 * MiB + 999;
+const RATE = 4 * MiB;
+
+let dir: string;
+let src: string;
+const proxies: CorruptingProxy[] = [];
+beforeAll(() => {
+  dir = tempDir('msd-corrupt-');
+  src = randomFile(path.join(dir, 'src.bin'), SIZE);
+});
+afterAll(async () => {
+  killAll();
+  await Promise.all(proxies.map((p) => p.close()));
+  removeDir(dir);
+});
+
+test('a piece corrupted in transit by one server is detected, fetched from another, and the result is exact', async () => {
+  const servers = await startServerSet(src, 4, ['--rate-limit', String(RATE), '--shutdown-timeout', '2']);
+  // piece 9 lies in server 1's run (pieces 8..15 of 33): it asks for it among its first requests
+  const badPiece = 9;
+  const proxy = await startCorruptingProxy(servers.ports[1], badPiece * MiB + 12_345);
+  proxies.push(proxy);
+  const ports = [servers.ports[0], proxy.port, servers.ports[2], servers.ports[3]];
+  const out = path.join(dir, 'out.bin');
+  const r = await runFetcher(['-o', out, '-p', ...ports.map(String)], { timeoutMs: 60_000 });
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
+  expect(sha256File(out)).toBe(sha256File(src));
+  expect(proxy.corruptions()).toBeGreaterThanOrEqual(1);
+  const failed = r.logs.filter((l) => /piece failed verification/.test(l.msg));
+  // once, from the proxy; the second copy came from a server that sends it intact
+  expect(failed.map((l) => ({ level: l.level, piece: l.piece, server: l.server }))).toEqual([
+    { level: 'warn', piece: badPiece, server: `127.0.0.1:${proxy.port}` },
+  ]);
+  await servers.stop('SIGTERM');
+}, 90_000);
+
+test('a piece that only a corrupting server can give fails after repeated attempts with a clear error (exit 6), state kept', async () => {
+  const size = 4 * MiB;
+  const one = randomFile(path.join(dir, 'one.bin'), size);
+  const servers = await startServerSet(one, 1, ['--shutdown-timeout', '2']);
+  const proxy = await startCorruptingProxy(servers.ports[0], 2 * MiB + 7);
+  proxies.push(proxy);
+  const out = path.join(dir, 'one-out.bin');
+  const r = await runFetcher(['-o', out, '-p', String(proxy.port)], { timeoutMs: 60_000 });
+  expect(r.code).toBe(6);
+  const errors = r.logs.filter((l) => l.level === 'error');
+  expect(errors.map((l) => l.msg)).toEqual([expect.stringMatching(/piece 2 failed verification \d+ times/)]);
+  expect(errors[0].code).toBe('E_VERIFY');
+  expect(fs.existsSync(out)).toBe(false);
+  expect(fs.existsSync(`${out}.part.state`)).toBe(true);
+  await servers.stop('SIGTERM');
+}, 60_000);
