@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import {
-  createLogger, createMetricsRegistry, ExitCode, FetcherControlTarget, FetcherProgress, formatBytes, formatRate, Logger,
+  ControlError, createLogger, createMetricsRegistry, ExitCode, FetcherControlTarget, FetcherProgress, formatBytes, formatRate, Logger,
   MetricsPusher, MetricsServer, MsdError, resolveToken, shutdownTracing, SPAN, SPAN_ATTR, startMetricsServer, VERSION,
   withSpan,
 } from '@msd/common';
@@ -151,11 +151,17 @@ function controlTarget(d: Download): FetcherControlTarget {
       const v = d.progress();
       return { file: v.file, output: v.output, size: v.size, bytesDone: v.bytesDone, piecesDone: v.piecesDone, pieces: v.pieces, bytesPerSecond: v.bytesPerSecond, etaSeconds: v.etaSeconds, state: v.state, segments: v.segments };
     },
-    pause: () => d.pause(),
-    resume: () => d.resume(),
-    cancel: () => d.stop(),
+    pause: () => { refuseWhenFinal(d); d.pause(); },
+    resume: () => { refuseWhenFinal(d); d.resume(); },
+    cancel: () => { refuseWhenFinal(d); return d.stop(); },
     onChange: (f) => d.onChange(f),
   };
+}
+
+function refuseWhenFinal(d: Download): void {
+  if (d.state === 'DONE' || d.state === 'FAILED' || d.state === 'CANCELLED') {
+    throw new ControlError('FAILED_PRECONDITION', `the download is already ${d.state.toLowerCase()}`);
+  }
 }
 
 function startProgress(d: Download, c: FetcherConfig, log: Logger): () => void {

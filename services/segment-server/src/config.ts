@@ -27,6 +27,7 @@ export interface ServerConfig {
   tlsCert: string;
   tlsKey: string;
   tlsClientCa: string;
+  grpcTls: boolean;
   shutdownTimeout: number;
   logFormat: 'auto' | 'json' | 'text';
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -57,6 +58,7 @@ export const schema: Schema<ServerConfig> = {
   tlsCert: { doc: 'TLS certificate (PEM) for the data and gRPC ports', format: String, default: '', env: 'MSD_TLS_CERT' },
   tlsKey: { doc: 'TLS private key (PEM)', format: String, default: '', env: 'MSD_TLS_KEY' },
   tlsClientCa: { doc: 'CA (PEM) client certificates must chain to: mutual TLS', format: String, default: '', env: 'MSD_TLS_CLIENT_CA' },
+  grpcTls: { doc: 'serve gRPC over TLS too, with the same certificate (Kubernetes gRPC probes cannot use TLS)', format: Boolean, default: false, env: 'MSD_GRPC_TLS' },
   shutdownTimeout: { doc: 'seconds running transfers get to finish on SIGTERM', format: 'seconds', default: 25, env: 'MSD_SHUTDOWN_TIMEOUT' },
   logFormat: { doc: 'log format', format: ['auto', 'json', 'text'], default: 'auto', env: 'MSD_LOG_FORMAT' },
   logLevel: { doc: 'log level', format: ['debug', 'info', 'warn', 'error'], default: 'info', env: 'MSD_LOG_LEVEL' },
@@ -87,6 +89,7 @@ export const flags: FlagSpec[] = [
   { key: 'tlsCert', names: ['--tls-cert'], kind: 'value' },
   { key: 'tlsKey', names: ['--tls-key'], kind: 'value' },
   { key: 'tlsClientCa', names: ['--tls-client-ca'], kind: 'value' },
+  { key: 'grpcTls', names: ['--grpc-tls'], kind: 'bool' },
   { key: 'shutdownTimeout', names: ['--shutdown-timeout'], kind: 'value' },
   { key: 'logFormat', names: ['--log-format'], kind: 'value' },
   { key: 'logLevel', names: ['--log-level'], kind: 'value' },

@@ -20,6 +20,8 @@ export interface SegmentServerControlOptions {
   token?: string;
   /** counts refused calls (metrics) */
   onAuthFailure?: (method: string) => void;
+  /** TLS for the gRPC port (the data port's certificate) */
+  tls?: { key: Buffer; cert: Buffer; clientCa?: Buffer };
   target: SegmentServerControlTarget;
 }
 
@@ -53,6 +55,7 @@ export async function startSegmentServerControl(options: SegmentServerControlOpt
     bind: options.bind,
     port: options.port,
     token: options.token,
+    tls: options.tls,
     onAuthFailure: options.onAuthFailure,
     services: [SEGMENT_SERVER_CONTROL],
     register(registration) {

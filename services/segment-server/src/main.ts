@@ -30,6 +30,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     const plan = planListeners(c);
     const token = resolveToken(c.token, c.tokenFile);
+    const tls = readTls(c);
+    if (c.grpcTls && !tls) throw new MsdError('E_CONFIG', 'grpc-tls (--grpc-tls, MSD_GRPC_TLS) needs --tls-cert and --tls-key');
     const registry = createMetricsRegistry();
     const metrics = new ServerMetrics(registry, { version: VERSION });
     for (const l of plan.listeners) metrics.registerServer(l.serverId);
@@ -37,7 +39,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       file: c.file, pieceSize: c.pieceSize, listeners: plan.listeners, bind: c.bind, numServers: plan.numServers,
       token, rateLimit: c.rateLimit, handshakeTimeoutMs: c.handshakeTimeout * 1000, idleTimeoutMs: c.idleTimeout * 1000,
       maxConnections: c.maxConnections, maxConnectionsPerClient: c.maxConnectionsPerClient, maxInflight: Math.max(1, c.maxInflight),
-      tls: readTls(c),
+      tls,
     }, log, metrics);
     const sideBind = c.metricsBind || c.bind;
     if (c.metricsPort !== null) {
@@ -47,7 +49,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (c.grpcPort !== null) {
       // up before indexing, so probes see NOT_SERVING (not a refused port) while the file is hashed
       const firstId = plan.listeners[0].serverId;
-      control = await startSegmentServerControl({ bind: sideBind, port: c.grpcPort, token, target: app, onAuthFailure: () => metrics.authFailure(firstId, 'grpc') });
+      control = await startSegmentServerControl({ bind: sideBind, port: c.grpcPort, token, tls: c.grpcTls ? tls : undefined, target: app, onAuthFailure: () => metrics.authFailure(firstId, 'grpc') });
       log.info('grpc listening', { port: control.port, bind: sideBind });
       app.onReadyChange(() => control?.refreshHealth());
     }

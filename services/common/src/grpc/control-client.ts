@@ -11,6 +11,8 @@ export interface ControlClientOptions {
   token?: string;
   /** deadline of unary calls (default 10 s) */
   timeoutMs?: number;
+  /** TLS (PEM): trust anchors (default: system CAs) and an optional client certificate (mutual TLS) */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -34,7 +36,8 @@ export class ControlClient<Unary extends MethodMap<Unary>, Streams extends Metho
     const pkg = loadControlProtos([spec]);
     this.methods = serviceDefinition(pkg, spec.service);
     this.health = serviceDefinition(pkg, HEALTH_SERVICE);
-    this.client = new Client(address, credentials.createInsecure());
+    const t = options.tls;
+    this.client = new Client(address, t ? credentials.createSsl(t.ca ?? null, t.key ?? null, t.cert ?? null) : credentials.createInsecure());
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.token = options.token;
   }

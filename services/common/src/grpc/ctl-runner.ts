@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolveToken } from '../token';
 import { ControlCallError, type ControlClientOptions, type HealthServingStatus } from './control-client';
 
@@ -52,6 +53,9 @@ const GLOBAL_FLAGS: Readonly<Record<string, CtlFlagKind>> = {
   addr: 'string',
   token: 'string',
   'token-file': 'string',
+  'tls-ca': 'string',
+  'tls-cert': 'string',
+  'tls-key': 'string',
   json: 'boolean',
   timeout: 'string',
   help: 'boolean',
@@ -93,7 +97,7 @@ export async function runCtlProgram<C extends CtlClient>(program: CtlProgram<C>,
     io.out(usage(program.name, commands));
     return CTL_EXIT.OK;
   }
-  const client = program.connect(parsed.addr, { token: parsed.token, timeoutMs: parsed.timeoutMs });
+  const client = program.connect(parsed.addr, { token: parsed.token, timeoutMs: parsed.timeoutMs, tls: parsed.tls });
   try {
     return await parsed.command.run({ client, args: parsed.args, flags: parsed.flags, json: parsed.json, io });
   } catch (err) {
@@ -118,6 +122,7 @@ interface ParsedCtl<C> {
   token: string | undefined;
   json: boolean;
   timeoutMs: number;
+  tls: ControlClientOptions['tls'];
   help: boolean;
 }
 
@@ -151,7 +156,7 @@ function parseCtlArgs<C>(commands: readonly CtlCommand<C>[], argv: readonly stri
   }
   const help = flags.has('help');
   if (command === undefined) {
-    if (help) return { command: commands[0] as CtlCommand<C>, args: [], flags, addr: '', token: undefined, json: false, timeoutMs: 0, help };
+    if (help) return { command: commands[0] as CtlCommand<C>, args: [], flags, addr: '', token: undefined, json: false, timeoutMs: 0, tls: undefined, help };
     throw new CtlUsageError('missing command');
   }
   const expected = command.args ?? [];
@@ -172,6 +177,7 @@ function parseCtlArgs<C>(commands: readonly CtlCommand<C>[], argv: readonly stri
     token: help ? undefined : readToken(flags),
     json: flags.has('json'),
     timeoutMs: parseTimeout(flags.get('timeout')),
+    tls: help ? undefined : readTls(flags),
     help,
   };
 }
@@ -184,6 +190,24 @@ function readToken(flags: ReadonlyMap<string, string | true>): string | undefine
   } catch (err) {
     throw new CtlUsageError(err instanceof Error ? err.message : String(err));
   }
+}
+
+/** --tls-ca / --tls-cert / --tls-key: any of them turns TLS on. */
+function readTls(flags: ReadonlyMap<string, string | true>): ControlClientOptions['tls'] {
+  const file = (name: string): Buffer | undefined => {
+    const v = flags.get(name);
+    if (typeof v !== 'string') return undefined;
+    try {
+      return readFileSync(v);
+    } catch (err) {
+      throw new CtlUsageError(`--${name}: cannot read ${v}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  const ca = file('tls-ca');
+  const cert = file('tls-cert');
+  const key = file('tls-key');
+  if (!!cert !== !!key) throw new CtlUsageError('--tls-cert and --tls-key go together');
+  return ca || cert ? { ca, cert, key } : undefined;
 }
 
 function parseTimeout(value: string | true | undefined): number {
@@ -204,7 +228,7 @@ function usage<C>(program: string, commands: readonly CtlCommand<C>[]): string {
     return `  ${(c.name + args + flags).padEnd(44)} ${c.summary}`;
   });
   return [
-    `usage: ${program} ctl <command> --addr HOST:PORT [--token T | --token-file F] [--json] [--timeout SECONDS]`,
+    `usage: ${program} ctl <command> --addr HOST:PORT [--token T | --token-file F] [--tls-ca F [--tls-cert F --tls-key F]] [--json] [--timeout SECONDS]`,
     '',
     'commands:',
     ...lines,

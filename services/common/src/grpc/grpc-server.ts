@@ -29,6 +29,8 @@ export interface GrpcServerOptions {
   token?: string;
   /** called with the method name on every refused call (metrics count these) */
   onAuthFailure?: (method: string) => void;
+  /** TLS (PEM): key and certificate; with clientCa, clients must present a certificate chaining to it */
+  tls?: { key: Buffer; cert: Buffer; clientCa?: Buffer };
   /** control services to load: reflection describes them, health reports each by name */
   services: readonly ControlServiceSpec[];
   register(registration: GrpcRegistration): void;
@@ -69,7 +71,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     onClose,
   });
 
-  const port = await bind(server, options.bind, options.port);
+  const port = await bind(server, options.bind, options.port, options.tls);
   let closing: Promise<void> | undefined;
   return {
     port,
@@ -106,10 +108,13 @@ function addHealthService(server: Server, health: PublishedHealth, onClose: Grpc
   });
 }
 
-function bind(server: Server, host: string, port: number): Promise<number> {
+function bind(server: Server, host: string, port: number, tls: GrpcServerOptions['tls']): Promise<number> {
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, boundPort) => {
+    const creds = tls
+      ? ServerCredentials.createSsl(tls.clientCa ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], !!tls.clientCa)
+      : ServerCredentials.createInsecure();
+    server.bindAsync(address, creds, (err, boundPort) => {
       if (err) reject(new Error(`gRPC: cannot listen on ${address}: ${err.message}`));
       else resolve(boundPort);
     });
