@@ -2,7 +2,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MsdError } from './errors';
 import { resolveToken } from './token';
 
 describe('resolveToken', () => {
@@ -10,16 +9,8 @@ describe('resolveToken', () => {
   beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'msd-token-')); });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function configError(fn: () => unknown): MsdError {
-    try {
-      fn();
-    } catch (err) {
-      expect(err).toBeInstanceOf(MsdError);
-      expect((err as MsdError).code).toBe('E_CONFIG');
-      return err as MsdError;
-    }
-    throw new Error('expected an E_CONFIG error');
-  }
+  /** Matches the E_CONFIG MsdError a bad setting throws. */
+  const configError = (message: RegExp): unknown => expect.objectContaining({ name: 'MsdError', code: 'E_CONFIG', message: expect.stringMatching(message) });
 
   it('is undefined when neither is set, the value when given', () => {
     expect(resolveToken('', '')).toBeUndefined();
@@ -33,10 +24,10 @@ describe('resolveToken', () => {
   });
 
   it('refuses both at once, an unreadable file, and an empty file, naming the setting', () => {
-    expect(configError(() => resolveToken('a', '/x')).message).toMatch(/--token.*--token-file.*both/);
-    expect(configError(() => resolveToken('', join(dir, 'missing'))).message).toMatch(/token-file.*cannot read/);
+    expect(() => resolveToken('a', '/x')).toThrow(configError(/--token.*--token-file.*both/));
+    expect(() => resolveToken('', join(dir, 'missing'))).toThrow(configError(/token-file.*cannot read/));
     const empty = join(dir, 'empty');
     writeFileSync(empty, '\n\n');
-    expect(configError(() => resolveToken('', empty)).message).toMatch(/token-file.*is empty/);
+    expect(() => resolveToken('', empty)).toThrow(configError(/token-file.*is empty/));
   });
 });
