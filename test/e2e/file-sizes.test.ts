@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { decodeInfoBody, RequestType, Status } from '@msd/common';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
 import { killAll, runFetcher, startServerSet } from '../helpers/processes';
-import { RawClient } from '../helpers/raw-client';
+import { RawConnection } from '../helpers/raw-protocol-client';
 
 const PIECE = 64 * 1024;
 
@@ -30,7 +30,7 @@ const cases: Array<{ name: string; size: number; servers: number }> = [
 test.each(cases)('$name ($size bytes, $servers servers, piece 64KiB): fetched exactly; segment i of n tiles the file', async ({ size, servers: n }) => {
   const src = randomFile(path.join(dir, `src-${size}-${n}.bin`), size);
   const servers = await startServerSet(src, n, ['--piece-size', '64KiB']);
-  const client = await RawClient.connect(servers.ports[n - 1]);
+  let client: RawConnection | undefined;
   try {
     const out = path.join(dir, `out-${size}-${n}.bin`);
     const r = await runFetcher(['-o', out, '-p', ...servers.ports.map(String)], { cwd: dir });
@@ -41,26 +41,27 @@ test.each(cases)('$name ($size bytes, $servers servers, piece 64KiB): fetched ex
     expect(fs.existsSync(`${out}.part.state`)).toBe(false);
 
     // the server's own view: its ID, the set size, and the piece grid it was given
-    expect(client.serverHello.serverId).toBe(n - 1);
-    expect(client.serverHello.numServers).toBe(n);
-    const info = decodeInfoBody((await client.request(RequestType.INFO, '', 0, 0)).body);
-    expect({ size: info.size, pieceSize: info.pieceSize, pieceCount: info.pieceCount }).toEqual({ size, pieceSize: PIECE, pieceCount: Math.ceil(size / PIECE) });
-
-    // the original request form: segment i of n, for every i, is the file in order
-    const parts: Buffer[] = [];
+    client = await RawConnection.open({ port: servers.ports[n - 1] });
+    const hello = await client.handshake();
+    expect(hello.serverId).toBe(n - 1);
+    expect(hello.numServers).toBe(n);
+    // then the original request form: segment i of n, for every i, and one past the end
+    client.request({ type: RequestType.INFO, id: 1, a: 0, b: 0, name: '' });
+    for (let i = 0; i <= n; i++) client.request({ type: RequestType.SEGMENT, id: 2 + i, a: i, b: n, name: '' });
+    const [info, ...segments] = await client.frames(n + 2);
+    const grid = decodeInfoBody(info.body);
+    expect({ size: grid.size, pieceSize: grid.pieceSize, pieceCount: grid.pieceCount }).toEqual({ size, pieceSize: PIECE, pieceCount: Math.ceil(size / PIECE) });
+    const past = segments.pop()!;
     let expectedOffset = 0;
-    for (let i = 0; i < n; i++) {
-      const seg = await client.request(RequestType.SEGMENT, '', i, n);
+    for (const seg of segments) {
       expect(seg.header.status).toBe(Status.OK);
       expect(seg.header.offset).toBe(expectedOffset);
       expectedOffset += seg.body.length;
-      parts.push(seg.body);
     }
-    expect(Buffer.concat(parts).equals(fs.readFileSync(src))).toBe(true);
-    const past = await client.request(RequestType.SEGMENT, '', n, n);
+    expect(Buffer.concat(segments.map((f) => f.body)).equals(fs.readFileSync(src))).toBe(true);
     expect(past.header.status).toBe(Status.OUT_OF_RANGE);
   } finally {
-    client.close();
+    client?.destroy();
     await servers.stop();
   }
 });
