@@ -124,8 +124,27 @@ export function planListeners(c: ServerConfig): { listeners: ListenerPlan[]; num
   return { listeners, numServers };
 }
 
+/**
+ * Piece sizes the programs can live with: below 4 KiB the digest table outgrows its use (32 bytes
+ * per piece), above 16 MiB the fetcher's per-thread verify buffer (one piece each) breaks its
+ * memory ceiling, and the wire field is 32 bits.
+ */
+export const MIN_PIECE_SIZE = 4 * 1024;
+export const MAX_PIECE_SIZE = 16 * 1024 * 1024;
+
+/** Single settings convict's formats cannot express; each error names the setting and the value. */
+function checkSettings(c: ServerConfig): void {
+  if (c.pieceSize < MIN_PIECE_SIZE || c.pieceSize > MAX_PIECE_SIZE) {
+    throw new MsdError('E_CONFIG', `invalid configuration: pieceSize (--piece-size, MSD_PIECE_SIZE): ${c.pieceSize} bytes is not between 4KiB and 16MiB`);
+  }
+  if (c.bind.trim() === '') {
+    throw new MsdError('E_CONFIG', 'invalid configuration: bind (--bind, MSD_BIND): empty; give an address such as 127.0.0.1 (this host only) or 0.0.0.0 (all interfaces)');
+  }
+}
+
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv): { config: ServerConfig; help: boolean; version: boolean } {
   const { config, args } = loadConfig<ServerConfig>({ schema, flags, argv, env, configKey: 'config' });
+  if (!args.help && !args.version) checkSettings(config);
   return { config, help: args.help, version: args.version };
 }
 
