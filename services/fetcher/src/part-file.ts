@@ -77,18 +77,30 @@ export function syncDir(dir: string): void {
   }
 }
 
-/** Where the output goes: `-o` names a file, or an existing directory to put the served name in. */
-export function resolveOutputPath(output: string, servedName: string): string {
+/**
+ * Checks `-o` before any server is contacted (settings are validated before anything starts):
+ * an existing directory, or a file name whose directory exists. Returns true for a directory.
+ */
+export function checkOutputLocation(output: string): boolean {
   let isDir = false;
   try {
     isDir = fs.statSync(output).isDirectory();
   } catch { /* not there: a file name */ }
-  if (output.endsWith('/') && !isDir) throw new MsdError('E_CONFIG', `output_location (-o, MSD_OUTPUT): directory ${output} does not exist; create it first`);
-  if (!isDir) {
-    const parent = path.dirname(path.resolve(output));
-    if (!fs.existsSync(parent)) throw new MsdError('E_CONFIG', `output_location (-o, MSD_OUTPUT): directory ${parent} does not exist; create it first`);
-    return path.resolve(output);
-  }
+  if (isDir) return true;
+  if (output.endsWith('/')) throw new MsdError('E_CONFIG', `output_location (-o, MSD_OUTPUT): directory ${output} does not exist; create it first`);
+  const parent = path.dirname(path.resolve(output));
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(parent);
+  } catch { /* missing */ }
+  if (!st) throw new MsdError('E_CONFIG', `output_location (-o, MSD_OUTPUT): directory ${parent} does not exist; create it first`);
+  if (!st.isDirectory()) throw new MsdError('E_CONFIG', `output_location (-o, MSD_OUTPUT): ${parent} is not a directory`);
+  return false;
+}
+
+/** Where the output goes: `-o` names a file, or an existing directory to put the served name in. */
+export function resolveOutputPath(output: string, servedName: string): string {
+  if (!checkOutputLocation(output)) return path.resolve(output);
   const base = path.basename(servedName.replace(/\\/g, '/'));
   const safe = base && base !== '.' && base !== '..' ? base : 'download.bin';
   return path.join(path.resolve(output), safe);
