@@ -100,7 +100,12 @@ function reader(socket, deadline) {
       if (failure) throw failure;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('timed out waiting for the server');
-      await Promise.race([new Promise((resolve) => { waiting = resolve; }), sleep(left)]);
+      let timer;
+      await new Promise((resolve) => {
+        waiting = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
     }
     const out = buffered.subarray(0, n);
     buffered = buffered.subarray(n);
@@ -162,4 +167,5 @@ async function main() {
   }
 }
 
-main().then((code) => { process.exitCode = code; });
+// Exit explicitly: a gRPC channel or socket still closing must not keep the check alive.
+main().then((code) => process.exit(code));
