@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { helpText, planListeners, readConfig, ServerConfig } from './config';
+import { helpText, planListeners, readConfig, readTls, ServerConfig } from './config';
 
 /** Matches the MsdError a bad setting throws (a usage error for unknown flags). */
 const configError = (message: RegExp): unknown => expect.objectContaining({ code: expect.stringMatching(/^E_(CONFIG|USAGE)$/), message: expect.stringMatching(message) });
@@ -69,6 +69,21 @@ describe('segment-server configuration', () => {
     [['-f', 'F', '--handshake-timeout', 'x'], /handshakeTimeout/],
   ])('bad value %j is an E_CONFIG naming the setting', (argv, msg) => {
     expect(() => read(argv as string[])).toThrow(configError(msg));
+  });
+
+  it('piece size between 4 KiB and 16 MiB, and a non-empty bind address', () => {
+    expect(read(['-f', 'F', '--piece-size', '4KiB']).pieceSize).toBe(4096);
+    expect(read(['-f', 'F', '--piece-size', '16MiB']).pieceSize).toBe(16 * 1024 * 1024);
+    for (const size of ['4095', '16777217', '0']) expect(() => read(['-f', 'F', '--piece-size', size])).toThrow(configError(/pieceSize \(--piece-size, MSD_PIECE_SIZE\): \d+ bytes is not between 4KiB and 16MiB/));
+    expect(() => read(['-f', 'F', '--bind', ' '])).toThrow(configError(/bind \(--bind, MSD_BIND\): empty/));
+    expect(readConfig(['--piece-size', '1', '--help'], {}).help).toBe(true); // --help works whatever else is wrong
+  });
+
+  it('TLS certificate and key go together; unreadable files name the setting', () => {
+    expect(readTls(read(['-f', 'F']))).toBeUndefined();
+    expect(() => readTls(read(['-f', 'F', '--tls-cert', '/c.pem']))).toThrow(configError(/tls-cert .* and tls-key .* go together/));
+    expect(() => readTls(read(['-f', 'F', '--tls-client-ca', '/ca.pem']))).toThrow(configError(/go together/));
+    expect(() => readTls(read(['-f', 'F', '--tls-cert', '/nonexistent/c.pem', '--tls-key', '/nonexistent/k.pem']))).toThrow(configError(/tls-cert \(--tls-cert, MSD_TLS_CERT\): cannot read \/nonexistent\/c\.pem/));
   });
 
   it('bad environment values name the variable', () => {
