@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
+import { completion } from '../helpers/fetcher-run';
 import { killAll, runFetcher } from '../helpers/processes';
 import { startFleet, stopForBytesSent } from '../helpers/server-fleet';
 
@@ -50,3 +51,21 @@ test('with stealing the slow server serves clearly less than 1/N; with --no-stea
   // the static split waits for the slow quarter (≈ 16 MiB at 3 MiB/s); stealing does not
   expect(steal.seconds).toBeLessThan(fixed.seconds);
 }, 90_000);
+
+test('end game: pieces in flight on a crawling server are duplicated on fast ones; the download does not wait for it', async () => {
+  // 128 KiB/s: one 1 MiB piece takes 8 s there, and it is asked for its first pipeline of pieces at once
+  const crawl = 128 * 1024;
+  const size = 24 * MiB;
+  const file = randomFile(path.join(dir, 'endgame.bin'), size);
+  const fleet = await startFleet(file, [8 * MiB, 8 * MiB, 8 * MiB, crawl]);
+  const out = path.join(dir, 'endgame-out.bin');
+  const r = await runFetcher(['-o', out, '-p', ...fleet.map((s) => String(s.ports[0]))], { timeoutMs: 60_000 });
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
+  expect(sha256File(out)).toBe(sha256File(file));
+  const seconds = Number(completion(r.logs).seconds);
+  const sent = (await Promise.all(fleet.map(stopForBytesSent))).map((b) => b[0]);
+  process.stdout.write(`end game: ${seconds.toFixed(2)} s, crawling server sent ${sent[3]} bytes\n`);
+  // ideal ≈ 24 MiB / 24 MiB/s = 1 s; a single piece left to the crawling server alone would take 8 s
+  expect(seconds).toBeLessThan(6);
+  expect(sent[3]).toBeLessThan(2 * MiB);
+}, 60_000);
