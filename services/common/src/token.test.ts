@@ -9,8 +9,8 @@ describe('resolveToken', () => {
   beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'msd-token-')); });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Matches the E_CONFIG MsdError a bad setting throws. */
-  const configError = (message: RegExp): unknown => expect.objectContaining({ name: 'MsdError', code: 'E_CONFIG', message: expect.stringMatching(message) });
+  /** Matches the E_CONFIG MsdError a bad setting throws (an asymmetric matcher, typed as what toThrow takes). */
+  const configError = (message: RegExp): Error => expect.objectContaining({ name: 'MsdError', code: 'E_CONFIG', message: expect.stringMatching(message) });
 
   it('is undefined when neither is set, the value when given', () => {
     expect(resolveToken('', '')).toBeUndefined();

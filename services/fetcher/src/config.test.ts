@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { FetcherConfig, helpText, readConfig } from './config';
 import { resolveServers } from './server-address';
 
-/** Matches the MsdError a bad setting throws (a usage error for unknown flags). */
-const configError = (message: RegExp): unknown => expect.objectContaining({ code: expect.stringMatching(/^E_(CONFIG|USAGE)$/), message: expect.stringMatching(message) });
+/** Matches the MsdError a bad setting throws (a usage error for unknown flags; an asymmetric matcher, typed as what toThrow takes). */
+const configError = (message: RegExp): Error => expect.objectContaining({ code: expect.stringMatching(/^E_(CONFIG|USAGE)$/), message: expect.stringMatching(message) });
 
 const read = (argv: string[], env: NodeJS.ProcessEnv = {}): FetcherConfig => readConfig(argv, env).config;
 

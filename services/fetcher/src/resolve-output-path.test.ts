@@ -12,8 +12,8 @@ describe('resolveOutputPath', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Matches the E_CONFIG MsdError a bad setting throws. */
-  const configError = (message: RegExp): unknown => expect.objectContaining({ name: 'MsdError', code: 'E_CONFIG', message: expect.stringMatching(message) });
+  /** Matches the E_CONFIG MsdError a bad setting throws (an asymmetric matcher, typed as what toThrow takes). */
+  const configError = (message: RegExp): Error => expect.objectContaining({ name: 'MsdError', code: 'E_CONFIG', message: expect.stringMatching(message) });
 
   it('a file name is used as given (absolute)', () => {
     expect(resolveOutputPath(join(dir, 'out.bin'), 'served.iso')).toBe(join(dir, 'out.bin'));

@@ -1,8 +1,8 @@
 /** Server addresses in both forms, with clear errors. */
 import { parseAddress, resolveServers } from './server-address';
 
-/** Matches the E_CONFIG MsdError a bad setting throws. */
-const configError = (message: RegExp): unknown => expect.objectContaining({ name: 'MsdError', code: 'E_CONFIG', message: expect.stringMatching(message) });
+/** Matches the E_CONFIG MsdError a bad setting throws (an asymmetric matcher, typed as what toThrow takes). */
+const configError = (message: RegExp): Error => expect.objectContaining({ name: 'MsdError', code: 'E_CONFIG', message: expect.stringMatching(message) });
 
 describe('parseAddress', () => {
   it.each([

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { helpText, planListeners, readConfig, readTls, ServerConfig } from './config';
 
-/** Matches the MsdError a bad setting throws (a usage error for unknown flags). */
-const configError = (message: RegExp): unknown => expect.objectContaining({ code: expect.stringMatching(/^E_(CONFIG|USAGE)$/), message: expect.stringMatching(message) });
+/** Matches the MsdError a bad setting throws (a usage error for unknown flags; an asymmetric matcher, typed as what toThrow takes). */
+const configError = (message: RegExp): Error => expect.objectContaining({ code: expect.stringMatching(/^E_(CONFIG|USAGE)$/), message: expect.stringMatching(message) });
 
 const read = (argv: string[], env: NodeJS.ProcessEnv = {}): ServerConfig => readConfig(argv, env).config;
 
