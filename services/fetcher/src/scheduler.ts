@@ -230,6 +230,7 @@ export class Scheduler {
     let slowest = Infinity;
     for (const [p, holders] of this.assigned) {
       if (holders.has(w.id) || holders.size >= this.maxCopies) continue;
+      if (this.avoid.get(p)?.has(w.id)) continue; // w sent a copy that failed verification
       // the piece arrives with its fastest holder: another copy helps only if w beats that one
       let s = 0;
       for (const h of holders) s = Math.max(s, this.effectiveSpeed(this.workers.get(h)!, median));
