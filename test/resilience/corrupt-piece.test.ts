@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { CorruptingProxy, startCorruptingProxy } from '../helpers/corrupting-proxy';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
 import { killAll, runFetcher, startServerSet } from '../helpers/processes';
+import { startFleet } from '../helpers/server-fleet';
 
 const MiB = 1024 * 1024;
 const SIZE = 32 * MiB + 999;
@@ -45,6 +46,23 @@ test('a piece corrupted in transit by one server is detected, fetched from anoth
   ]);
   await servers.stop('SIGTERM');
 }, 90_000);
+
+test('the fastest server always corrupts one piece: end game never hands it back to that server', async () => {
+  // the honest server is slow, so at the end its copy of the piece is the one a fast idle worker
+  // would duplicate; the duplicate must not come from the server whose copy failed
+  const size = 16 * MiB;
+  const file = randomFile(path.join(dir, 'fast-bad.bin'), size);
+  const fleet = await startFleet(file, [8 * MiB, 1 * MiB]);
+  const proxy = await startCorruptingProxy(fleet[0].ports[0], 2 * MiB + 100);
+  proxies.push(proxy);
+  const out = path.join(dir, 'fast-bad-out.bin');
+  const r = await runFetcher(['-o', out, '-p', String(proxy.port), String(fleet[1].ports[0])], { timeoutMs: 60_000 });
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
+  expect(sha256File(out)).toBe(sha256File(file));
+  expect(r.logs.filter((l) => /piece failed verification/.test(l.msg)).map((l) => l.piece)).toEqual([2]);
+  expect(proxy.corruptions()).toBe(1); // the corrupting server was asked for piece 2 once only
+  await Promise.all(fleet.map((s) => s.stop('SIGTERM')));
+}, 60_000);
 
 test('a piece that only a corrupting server can give fails after repeated attempts with a clear error (exit 6), state kept', async () => {
   const size = 4 * MiB;
