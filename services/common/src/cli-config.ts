@@ -5,7 +5,8 @@
  * MsdError('E_CONFIG') that names the setting, its flag and env variable, and what is accepted.
  */
 import convict from 'convict';
-import { MsdError } from './errors';
+import { readFileSync } from 'node:fs';
+import { errorMessage, MsdError } from './errors';
 import { parseSize } from './units';
 
 export type FlagKind = 'value' | 'list' | 'bool';
@@ -126,37 +127,85 @@ export interface LoadOptions<S> {
   configKey?: string; // the key holding a config file path
 }
 
+/** Text accepted for a switch (Boolean setting) from the command line or the environment. */
+const SWITCH_TEXT: Record<string, boolean> = { true: true, false: false, 1: true, 0: false, yes: true, no: false, on: true, off: false };
+
 export function loadConfig<S>(opts: LoadOptions<S>): { config: S; args: ParsedArgs } {
   addFormats();
   const args = parseArgv(opts.argv, opts.flags);
+  const nodes = opts.schema as Record<string, { env?: string; format?: unknown }>;
   const describe = (key: string): string => {
     const spec = opts.flags.find((f) => f.key === key);
-    const node = (opts.schema as Record<string, { env?: string }>)[key];
-    const names = [spec?.names.join('/'), node?.env].filter(Boolean).join(', ');
+    const names = [spec?.names.join('/'), nodes[key]?.env].filter(Boolean).join(', ');
     return names ? `${key} (${names})` : key;
   };
+  const refuse = (lines: string[], cause?: unknown): never => {
+    throw new MsdError('E_CONFIG', `invalid configuration: ${lines.join('; ')}`, { cause });
+  };
+
+  // Switches: convict reads any text but "false" as true, so MSD_VERIFY=nope would mean on.
+  const env: NodeJS.ProcessEnv = { ...opts.env };
+  const flagValues = new Map(args.values);
+  const badSwitches: string[] = [];
+  for (const [key, node] of Object.entries(nodes)) {
+    if (node.format !== Boolean) continue;
+    const check = (text: string | undefined, from: string, put: (v: string) => void): void => {
+      if (text === undefined) return;
+      const v = SWITCH_TEXT[text.trim().toLowerCase()];
+      if (v === undefined) badSwitches.push(`${describe(key)}: must be true or false; got ${JSON.stringify(text)} from ${from}`);
+      else put(String(v));
+    };
+    const envName = node.env;
+    if (envName) check(env[envName], envName, (v) => { env[envName] = v; });
+    check(flagValues.get(key), 'the command line', (v) => flagValues.set(key, v));
+  }
+  if (badSwitches.length) refuse(badSwitches);
+
+  let file = '';
+  let fileValues: Record<string, unknown> = {};
+  /** The text the user gave for a setting, and where: what an error message should quote. */
+  const given = (key: string): string => {
+    const envName = nodes[key]?.env;
+    if (flagValues.has(key)) return `; got ${JSON.stringify(flagValues.get(key))} from the command line`;
+    if (envName && env[envName] !== undefined) return `; got ${JSON.stringify(env[envName])} from ${envName}`;
+    if (key in fileValues) return `; got ${JSON.stringify(fileValues[key])} from ${file}`;
+    return '';
+  };
+
   let conf: convict.Config<S>;
   try {
     // Flags are set as the text the user typed (convict coerces it by format). They are not handed
     // to convict's own argv parser, which turns "0x10" into "16" and "1e3" into "1000" (tokens!).
-    const c = (conf = convict(opts.schema, { args: [], env: opts.env }));
+    const c = (conf = convict(opts.schema, { args: [], env }));
     const applyFlags = (): void => {
-      for (const [k, v] of args.values) c.set(k as never, v as never);
+      for (const [k, v] of flagValues) c.set(k as never, v as never);
     };
     applyFlags();
-    const file = opts.configKey ? (c.get(opts.configKey as never) as unknown) : undefined;
-    if (typeof file === 'string' && file) {
-      c.loadFile(file); // re-applies the environment over the file...
+    const path = opts.configKey ? (c.get(opts.configKey as never) as unknown) : undefined;
+    if (typeof path === 'string' && path) {
+      file = path;
+      try {
+        const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('it must hold one JSON object of settings');
+        fileValues = parsed as Record<string, unknown>;
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const why = e?.code === 'ENOENT' ? 'no such file' : e?.code === 'EACCES' ? 'permission denied' : String(e?.message ?? err);
+        refuse([`${describe(opts.configKey!)}: cannot use ${path}: ${why}`], err);
+      }
+      c.load(fileValues as never); // re-applies the environment over the file...
       applyFlags(); // ...and flags go over both
     }
     c.validate({ allowed: 'strict' });
   } catch (err) {
-    const text = err instanceof Error ? err.message : String(err);
+    if (err instanceof MsdError) throw err;
+    const text = errorMessage(err);
     const lines = text.split('\n').map((l) => {
-      const m = /^([\w.]+): (.*)$/.exec(l.trim());
-      return m ? `${describe(m[1])}: ${m[2]}` : l.trim();
+      const m = /^([\w.]+): (.*?)(?:: value was .*)?$/.exec(l.trim());
+      if (m && m[1] in nodes) return `${describe(m[1])}: ${m[2]}${given(m[1])}`;
+      return file && /not declared in the schema/.test(l) ? `${l.trim()} (in ${file})` : l.trim();
     });
-    throw new MsdError('E_CONFIG', `invalid configuration: ${lines.join('; ')}`, { cause: err });
+    return refuse(lines, err);
   }
   return { config: Object.freeze(conf.getProperties()) as S, args };
 }
