@@ -197,6 +197,38 @@ describe('loadConfig', () => {
     expect(failure(() => load(['--config', file('badval.json', { wait: -3 })]))).toMatch(/wait \(-w\/--wait, T_WAIT\)/);
   });
 
+  it('quotes the bad value and where it came from', () => {
+    expect(failure(() => load(['-p', 'abc']))).toMatch(/ports \(-p\/--list_of_ports, T_PORTS\): .*; got "abc" from the command line$/);
+    expect(failure(() => load(['-p', '4450', '70000']))).toMatch(/port 70000 is not between 1 and 65535; got "4450,70000"/);
+    expect(failure(() => load([], { T_SIZE: 'xyz' }))).toMatch(/size \(--size, T_SIZE\): must be a size in bytes.*; got "xyz" from T_SIZE$/);
+    const f = file('quoted.json', { size: 'huge' });
+    expect(failure(() => load(['--config', f]))).toMatch(new RegExp(`size \\(--size, T_SIZE\\): .*; got "huge" from ${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`));
+    // the flag is quoted even when the environment also sets the key (flags win)
+    expect(failure(() => load(['--size', 'abc'], { T_SIZE: '1' }))).toMatch(/got "abc" from the command line/);
+  });
+
+  it('switches accept true/false, 1/0, yes/no, on/off and nothing else', () => {
+    for (const [text, want] of [['false', false], ['FALSE', false], ['0', false], ['no', false], ['off', false], ['true', true], ['1', true], ['Yes', true], ['on', true]] as const) {
+      expect(load([], { T_ON: text }).on).toBe(want);
+      expect(load([`--on=${text}`]).on).toBe(want);
+    }
+    expect(failure(() => load([], { T_ON: 'nope' }))).toMatch(/on \(-o\/--on, T_ON\): must be true or false; got "nope" from T_ON/);
+    expect(failure(() => load(['--on=maybe']))).toMatch(/on .*: must be true or false; got "maybe" from the command line/);
+    expect(failure(() => load([], { T_ON: '' }))).toMatch(/must be true or false; got ""/);
+  });
+
+  it('a config file that cannot be used is named in the message', () => {
+    const missing = join(dir, 'nope.json');
+    expect(failure(() => load(['--config', missing]))).toContain(`config (--config, T_CONFIG): cannot use ${missing}: no such file`);
+    const bad = file('bad2.json', '{"size": 1,');
+    expect(failure(() => load([], { T_CONFIG: bad }))).toContain(`config (--config, T_CONFIG): cannot use ${bad}: `);
+    const list = file('list.json', '[1, 2]');
+    expect(failure(() => load(['--config', list]))).toMatch(/must hold one JSON object/);
+    const unknown = file('unknown2.json', { nmae: 'x' });
+    expect(failure(() => load(['--config', unknown]))).toContain(`nmae`);
+    expect(failure(() => load(['--config', unknown]))).toContain(unknown);
+  });
+
   it('reports every bad setting at once', () => {
     const msg = failure(() => load(['--size', 'x', '-w', '-1']));
     expect(msg).toMatch(/size/);
