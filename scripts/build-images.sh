@@ -40,11 +40,16 @@ add_binary() { # rootfs source destination
 }
 
 make_base() { # tag with-build-tools(0|1)
-  local tag="$1" build_tools="$2" rootfs
-  rootfs="$(mktemp -d)"
-  trap 'rm -rf "$rootfs"' RETURN
+  local tag="$1" build_tools="$2" rootfs node_version
   [ -x "$node_bin" ] && "$node_bin" --version | grep -q '^v24\.' || {
     echo "build-images: node_modules/node/bin/node is not Node 24: run 'make install'" >&2; return 1; }
+  node_version="$("$node_bin" --version)"
+  # Reuse a base made from the same Node version (MSD_REBUILD_BASE=1 forces a new one).
+  if [ -z "${MSD_REBUILD_BASE:-}" ] && [ "$(podman image inspect --format '{{index .Config.Labels "msd.node.version"}}' "$tag" 2>/dev/null)" = "$node_version" ]; then
+    echo "build-images: base $tag (Node $node_version) already present"; return 0
+  fi
+  rootfs="$(mktemp -d)"
+  trap 'rm -rf "$rootfs"' RETURN
   add_binary "$rootfs" "$node_bin" /usr/local/bin/node
   strip --strip-debug "$rootfs/usr/local/bin/node" 2>/dev/null || true
   mkdir -p "$rootfs/tmp" "$rootfs/etc" "$rootfs/app"
@@ -58,7 +63,7 @@ make_base() { # tag with-build-tools(0|1)
     cp -a "$npm_dir" "$rootfs/usr/local/lib/node_modules/npm"
     ln -s ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
   fi
-  printf 'FROM scratch\nCOPY . /\nENV PATH=/usr/local/bin:/usr/bin:/bin\n' >"$rootfs/Containerfile"
+  printf 'FROM scratch\nCOPY . /\nENV PATH=/usr/local/bin:/usr/bin:/bin\nLABEL msd.node.version=%s\n' "$node_version" >"$rootfs/Containerfile"
   # The build stage's npm must trust what this machine trusts (e.g. a TLS-inspecting proxy's CA).
   if [ "$build_tools" = 1 ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     mkdir -p "$rootfs/etc/ssl/certs"
@@ -92,3 +97,40 @@ for program in segment-server fetcher; do
   user="$(podman image inspect --format '{{.Config.User}}' "$image")"
   echo "build-images: $image ($(podman image inspect --format '{{.Size}}' "$image" | numfmt --to=iec)) user $user: --version -> $out"
 done
+
+# Smoke test of the built images together, configured the way the chart configures them:
+# a segment-server container serves a file, the helm-test script (charts/.../files) checks it from
+# inside the fetcher image, and a fetcher container downloads and verifies the file.
+# All containers: read-only root, uid 10001, no capabilities, host network on 127.0.0.1.
+smoke="$(mktemp -d)"
+server_ctr="msd-smoke-server-$$"
+cleanup() { podman rm -f "$server_ctr" >/dev/null 2>&1 || true; rm -rf "$smoke"; }
+trap cleanup EXIT
+mkdir -p "$smoke/data" "$smoke/out"
+head -c $((3 * 1024 * 1024 + 777)) /dev/urandom >"$smoke/data/data.bin"
+chmod 0755 "$smoke" "$smoke/data"; chmod 0644 "$smoke/data/data.bin"
+chown 10001:10001 "$smoke/out" 2>/dev/null || chmod 0777 "$smoke/out"
+read -r data_port grpc_port metrics_port < <(node -e '
+  const net = require("net"); const ports = []; const servers = [];
+  (async () => { for (let i = 0; i < 3; i++) { const s = net.createServer(); servers.push(s);
+    await new Promise((r) => s.listen(0, "127.0.0.1", r)); ports.push(s.address().port); }
+    servers.forEach((s) => s.close()); console.log(ports.join(" ")); })();')
+run=(podman run --runtime runc --network host --cgroup-manager cgroupfs "${limits[@]}"
+     --read-only --cap-drop ALL --security-opt no-new-privileges --user 10001:10001)
+"${run[@]}" -d --name "$server_ctr" -v "$smoke/data:/data:ro" \
+  -e MSD_FILE=/data/data.bin -e MSD_PORT="$data_port" -e MSD_BIND=127.0.0.1 -e MSD_SERVER_ID=0 \
+  -e MSD_NUM_SERVERS=1 -e MSD_GRPC_PORT="$grpc_port" -e MSD_METRICS_PORT="$metrics_port" \
+  -e MSD_LOG_FORMAT=json "localhost/msd/segment-server:$version" >/dev/null
+"${run[@]}" --rm -v "$root/charts/multi-server-downloader/files:/opt/msd:ro" -e NODE_PATH=/app/node_modules \
+  --entrypoint node "localhost/msd/fetcher:$version" /opt/msd/check-servers.js \
+  --grpc="127.0.0.1:$grpc_port" --data="127.0.0.1:$data_port" --bytes=4096 --timeout=60 \
+  | sed 's/^/build-images: smoke: /'
+"${run[@]}" --rm -v "$smoke/out:/out" -e MSD_SERVERS="127.0.0.1:$data_port" -e MSD_OUTPUT=/out/ \
+  -e MSD_LOG_FORMAT=json "localhost/msd/fetcher:$version" >"$smoke/fetcher.log" 2>&1 \
+  || { cat "$smoke/fetcher.log" >&2; echo "build-images: smoke: the fetcher container failed" >&2; exit 1; }
+cmp "$smoke/data/data.bin" "$smoke/out/data.bin" \
+  || { echo "build-images: smoke: fetched file differs" >&2; exit 1; }
+podman stop --time 30 "$server_ctr" >/dev/null   # SIGTERM (STOPSIGNAL), as the kubelet sends
+code="$(podman inspect --format '{{.State.ExitCode}}' "$server_ctr")"
+[ "$code" = 0 ] || { podman logs "$server_ctr" | tail -20 >&2; echo "build-images: smoke: server exited $code on SIGTERM" >&2; exit 1; }
+echo "build-images: smoke: fetched $(stat -c %s "$smoke/out/data.bin") bytes through the containers, identical; server exited 0 on SIGTERM"
