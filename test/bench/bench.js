@@ -121,7 +121,7 @@ async function main() {
     log(`bench: wrote ${opts.svg}`);
   }
   const failed = rows.filter((r) => r.status !== 'ok');
-  if (failed.length) log(`bench: ${failed.length} case(s) FAILED or not run: ${failed.map((r) => r.id).join(', ')}`);
+  if (failed.length) log(`bench: ${failed.length} case(s) FAILED or not run: ${failed.map((r) => r.id).join(', ')}${opts.keep ? '' : ' (--keep keeps the logs)'}`);
   return failed.length ? 1 : 0;
 }
 

@@ -87,8 +87,10 @@ async function runMeasured(o) {
 function failureOf(r) {
   if (r.timedOut) return `timed out after ${r.wallS.toFixed(1)} s`;
   if (r.code !== 0) {
-    const t = tail(r.logFile, 600);
-    return `exit ${r.code ?? r.signal}${t ? `: ${t.split('\n').slice(-4).join(' | ')}` : ''}`;
+    const lines = tail(r.logFile, 4000).split('\n').map((l) => l.trim()).filter(Boolean);
+    // The most telling line: a thrown error, an error-level log line, else the last line.
+    const why = lines.find((l) => /^\w*Error\b|"level":"error"|\berror:/i.test(l)) || lines[lines.length - 1] || '';
+    return `exit ${r.code ?? r.signal}${why ? `: ${why.slice(0, 300)}` : ''} (log: ${r.logFile})`;
   }
   return null;
 }
