@@ -64,6 +64,13 @@ function addFormats(): void {
     coerce: (v: unknown) => (/^\s*\d+\s*$/.test(String(v)) ? Number(v) : Number.NaN),
   });
   convict.addFormat({
+    name: 'whole',
+    validate: (v: unknown) => {
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Error('must be a whole number >= 0');
+    },
+    coerce: (v: unknown) => (/^\s*\d+\s*$/.test(String(v)) ? Number(v) : Number.NaN),
+  });
+  convict.addFormat({
     name: 'positive-seconds',
     validate: (v: unknown) => {
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error('must be a number of seconds > 0');

@@ -2,8 +2,6 @@
 import { createHash } from 'node:crypto';
 import { DIGEST_SIZE } from './protocol';
 
-export const MIN_PIECE_SIZE = 16 * 1024;
-export const MAX_PIECE_SIZE = 64 * 1024 * 1024;
 
 export class PieceGrid {
   readonly count: number;

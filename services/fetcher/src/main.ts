@@ -10,6 +10,7 @@ import { FetcherControl, startFetcherControl } from './control-service';
 import { FetcherMetrics } from './metrics';
 import { helpText, readConfig, FetcherConfig } from './config';
 import { Download, DownloadOptions } from './download';
+import { checkOutputLocation } from './part-file';
 import { progressLine, TerminalProgress } from './progress-display';
 import { resolveServers } from './server-address';
 
@@ -104,6 +105,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 export function downloadOptions(c: FetcherConfig): DownloadOptions {
   const servers = resolveServers(c.servers, c.serverIpAddress, c.ports);
+  checkOutputLocation(c.output); // before any server is contacted
   const range = (name: string, flag: string, v: number, lo: number, hi: number): void => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw new MsdError('E_CONFIG', `invalid configuration: ${name} (${flag}): ${v} is not between ${lo} and ${hi}`);
   };

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
-import { FileIndex, indexFile, MsdError, Logger } from '@msd/common';
+import { FileIndex, indexFile, MAX_NAME_BYTES, MsdError, Logger } from '@msd/common';
 
 const openAsync = promisify(fs.open);
 
@@ -60,6 +60,10 @@ export class Catalog {
   }
 
   private async add(name: string, file: string, pieceSize: number, log: Logger): Promise<void> {
+    if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
+      log.warn('file not served: its name is longer than the protocol allows', { file: name.slice(0, 200), maxBytes: MAX_NAME_BYTES });
+      return;
+    }
     const started = Date.now();
     const fd = await openAsync(file, 'r');
     const index = await indexFile(file, pieceSize);

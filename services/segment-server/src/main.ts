@@ -91,7 +91,7 @@ function reportFatal(err: unknown, log?: Logger): number {
   }
   const msg = err instanceof Error ? err.message : String(err);
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES' || e?.code === 'EADDRNOTAVAIL') {
+  if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES' || e?.code === 'EADDRNOTAVAIL' || e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN') {
     say(`cannot listen: ${msg}; choose another port (-p/--port/--grpc-port/--metrics-port) or address (--bind)`, 'E_CONFIG');
     return ExitCode.USAGE;
   }
