@@ -137,7 +137,9 @@ export class Session {
     const status = err instanceof ProtocolError ? err.status : Status.INTERNAL;
     const msg = err instanceof Error ? err.message : String(err);
     this.socket.end(errorResponse(type, id, status, msg));
-    setTimeout(() => this.close(), 1000).unref();
+    // `closed` is set below, so close() would do nothing here: destroy the socket itself, or a
+    // peer that never closes its side (allowHalfOpen) would hold the descriptor forever, uncounted
+    setTimeout(() => this.socket.destroy(), 1000).unref();
     this.closed = true;
     clearTimeout(this.handshakeTimer);
     this.owner.sessionClosed(this);
