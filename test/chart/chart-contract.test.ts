@@ -142,6 +142,14 @@ describe.each(scenarios)('the rendered workloads of $valuesFile run and fetch a 
     expect(checked.output()).toMatch(new RegExp(`all ${replicas} servers OK`));
     for (let i = 0; i < replicas; i++) expect(checked.output()).toContain(`server ${i} of ${replicas}, file of ${content.length} bytes, read 100000 bytes`);
 
+    // ... and that check fails when the addresses are not in server-ID order.
+    const testContainer = testPod.spec.containers[0] as Container;
+    const reversedArgs = (testContainer.args ?? []).map((a) => (a.startsWith('--data=') ? `--data=${a.slice(7).split(',').reverse().join(',')}` : a));
+    const misordered = new PodTranslator(cluster, { name: testPod.metadata.name, namespace, labels: {} }, testPod.spec, { ...testContainer, args: reversedArgs }, new Map()).start();
+    running.push(misordered);
+    expect((await misordered.exited).code).toBe(1);
+    expect(misordered.output()).toContain(`expected server ID 0, the server says ${replicas - 1}`);
+
     // The Job: its init container (wait for the servers), then the fetcher.
     const jobPod = `${job.metadata.name}-x`;
     const jobSpec = job.spec.template.spec;

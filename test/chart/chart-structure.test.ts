@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CI_DIR, findObject, renderChart, type K8sObject } from './helm';
+import { CHART_DIR, CI_DIR, HELM, findObject, renderChart, type K8sObject } from './helm';
 import { envValue, podSpecs, type Container, type JobObject, type StatefulSetObject } from './workloads';
 
 /** What the chart promises, read off what it renders. */
@@ -187,5 +189,17 @@ describe('optional objects', () => {
     const pdb = findObject(objects, 'PodDisruptionBudget') as K8sObject & { spec: { maxUnavailable: number; selector: { matchLabels: Record<string, string> } } };
     expect(pdb.spec.maxUnavailable).toBe(1);
     expect(server(objects).spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+  });
+});
+
+describe('NOTES.txt', () => {
+  it('tells how to watch the Job, run the checks and open the dashboard', () => {
+    const out = execFileSync(HELM, ['install', 'msd', CHART_DIR, '--dry-run=client', '-n', 'downloads', '-f', ci('default-values.yaml')], { encoding: 'utf8' });
+    const notes = out.slice(out.indexOf('NOTES:'));
+    const dashboard = JSON.parse(readFileSync(path.join(CHART_DIR, 'files', 'dashboard.json'), 'utf8')) as { title: string; uid: string };
+    expect(notes).toContain('kubectl -n downloads logs -f job/msd-multi-server-downloader-fetcher -c fetcher');
+    expect(notes).toContain('helm test -n downloads msd');
+    expect(notes).toContain(`"${dashboard.title}"`);
+    expect(notes).toContain(`/d/${dashboard.uid}`);
   });
 });
