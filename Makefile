@@ -44,5 +44,14 @@ lint: build
 tools: install
 	@bash scripts/install-tools.sh
 
+# Container images with buildah from a locally made Node 24 base (no registry is reachable here);
+# NODE_IMAGE / RUNTIME_IMAGE build on the Dockerfiles' own bases where one is.
+images: build
+	@bash scripts/build-images.sh
+
+# k8s/ plain manifests, rendered from the chart (a test fails when they drift).
+k8s: tools
+	@bash scripts/render-k8s.sh
+
 clean:
 	rm -rf services/*/dist services/*/*.tsbuildinfo
