@@ -158,6 +158,9 @@ export class Download {
     this.resumedBytes = this.pm.doneBytes;
     if (this.resumedBytes > 0) this.events.resumed(this.resumedBytes);
     if (this.pm.complete) return this.complete();
+    // persist the plan at once: a kill before the first periodic save must not leave a part file
+    // without state (which costs a full re-verification) nor lose a re-verification's result
+    await this.saveState();
     if (this.opts.verify) this.verifier ??= new Verifier(this.part.path);
 
     // workers, in run order: server i's connections get the i-th run
