@@ -13,6 +13,7 @@ import {
   MAX_DIGESTS_PER_INFO, MAX_ERROR_BYTES, MAX_INFO_BODY, MAX_LIST_BODY, MAX_NAME_BYTES, MAX_TRACEPARENT,
   maxBodyFor, NONCE_SIZE, PROTOCOL_VERSION, ProtocolError, readU64, Request, REQUEST_HEADER_SIZE, RequestType,
   RESPONSE_HEADER_SIZE, segmentRange, SERVER_HELLO_SIZE, SERVER_MAGIC, ServerFlags, Status, verifyAuthMac, writeU64,
+  MIN_PIECE_SIZE, MAX_PIECE_SIZE,
 } from './protocol';
 
 const TWO53 = 2 ** 53;
@@ -452,10 +453,12 @@ describe('INFO body', () => {
     expectProtocolError(() => decodeInfoBody(shiftName), Status.BAD_REQUEST, /inconsistent/);
   });
 
-  it('rejects piece size 0, a piece count that does not match, and digests past the end', () => {
-    const zero = encodeInfoBody(base);
-    zero.writeUInt32BE(0, 8);
-    expectProtocolError(() => decodeInfoBody(zero), Status.BAD_REQUEST, /piece size is 0/);
+  it('rejects piece sizes outside the accepted range, a piece count that does not match, and digests past the end', () => {
+    for (const size of [0, MIN_PIECE_SIZE - 1, MAX_PIECE_SIZE + 1, 0xffffffff]) {
+      const bad = encodeInfoBody(base);
+      bad.writeUInt32BE(size, 8);
+      expectProtocolError(() => decodeInfoBody(bad), Status.BAD_REQUEST, /piece size/);
+    }
     for (const count of [10, 12, 0]) {
       const b = encodeInfoBody(base);
       b.writeUInt32BE(count, 12);

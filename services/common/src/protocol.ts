@@ -21,6 +21,12 @@ export const MAX_DIGESTS_PER_INFO = 32768;
 export const MAX_LIST_BODY = 1 << 20;
 export const MAX_INFO_BODY = 66 + MAX_NAME_BYTES + MAX_DIGESTS_PER_INFO * 32;
 export const DIGEST_SIZE = 32;
+/**
+ * Piece sizes both programs accept: below 4 KiB the digest table outgrows its use (32 bytes per
+ * piece); above 16 MiB stealing and resume get coarse. A server announcing another size is refused.
+ */
+export const MIN_PIECE_SIZE = 4 * 1024;
+export const MAX_PIECE_SIZE = 16 * 1024 * 1024;
 
 export const ServerFlags = { AUTH_REQUIRED: 1 } as const;
 
@@ -277,7 +283,7 @@ export function decodeInfoBody(b: Buffer): FileInfo {
     name: b.toString('utf8', 66, 66 + nameLen),
     digests: Buffer.from(b.subarray(66 + nameLen)),
   };
-  if (info.pieceSize === 0) throw new ProtocolError(Status.BAD_REQUEST, 'INFO piece size is 0');
+  if (info.pieceSize < MIN_PIECE_SIZE || info.pieceSize > MAX_PIECE_SIZE) throw new ProtocolError(Status.BAD_REQUEST, `INFO piece size ${info.pieceSize} is outside ${MIN_PIECE_SIZE}..${MAX_PIECE_SIZE}`);
   if (info.pieceCount !== Math.ceil(info.size / info.pieceSize)) throw new ProtocolError(Status.BAD_REQUEST, 'INFO piece count does not match size and piece size');
   if (info.firstDigest + count > info.pieceCount) throw new ProtocolError(Status.BAD_REQUEST, 'INFO digests beyond piece count');
   return info;

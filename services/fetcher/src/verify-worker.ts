@@ -6,18 +6,20 @@ import { parentPort, workerData } from 'node:worker_threads';
 interface Job { id: number; offset: number; length: number; expected: Uint8Array }
 
 const fd = fs.openSync((workerData as { path: string }).path, 'r');
-let buf = Buffer.allocUnsafe(0);
+// a fixed buffer, whatever the piece size: memory does not depend on what a server announces
+const buf = Buffer.allocUnsafe(1 << 20);
 
 parentPort!.on('message', (job: Job) => {
   try {
-    if (buf.length < job.length) buf = Buffer.allocUnsafe(job.length);
+    const hash = createHash('sha256');
     let got = 0;
     while (got < job.length) {
-      const n = fs.readSync(fd, buf, got, job.length - got, job.offset + got);
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, job.length - got), job.offset + got);
       if (n === 0) break;
+      hash.update(buf.subarray(0, n));
       got += n;
     }
-    const digest = createHash('sha256').update(buf.subarray(0, got)).digest();
+    const digest = hash.digest();
     parentPort!.postMessage({ id: job.id, ok: got === job.length && digest.equals(Buffer.from(job.expected)) });
   } catch (err) {
     parentPort!.postMessage({ id: job.id, ok: false, error: (err as Error).message });

@@ -1,7 +1,7 @@
 /** segment-server settings: schema, flags (original and modern spellings) and the typed result. */
 import { readFileSync } from 'node:fs';
 import type { Schema } from 'convict';
-import { FlagSpec, loadConfig, MsdError, usage } from '@msd/common';
+import { FlagSpec, loadConfig, MAX_PIECE_SIZE, MIN_PIECE_SIZE, MsdError, usage } from '@msd/common';
 
 export interface ServerConfig {
   file: string;
@@ -124,13 +124,7 @@ export function planListeners(c: ServerConfig): { listeners: ListenerPlan[]; num
   return { listeners, numServers };
 }
 
-/**
- * Piece sizes the programs can live with: below 4 KiB the digest table outgrows its use (32 bytes
- * per piece), above 16 MiB the fetcher's per-thread verify buffer (one piece each) breaks its
- * memory ceiling, and the wire field is 32 bits.
- */
-export const MIN_PIECE_SIZE = 4 * 1024;
-export const MAX_PIECE_SIZE = 16 * 1024 * 1024;
+export { MIN_PIECE_SIZE, MAX_PIECE_SIZE } from '@msd/common';
 
 /** Single settings convict's formats cannot express; each error names the setting and the value. */
 function checkSettings(c: ServerConfig): void {

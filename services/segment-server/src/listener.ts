@@ -37,11 +37,11 @@ export class Listener {
   port = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly perClient = new Map<string, number>();
+  private served: Catalog | undefined;
   private readonly limitLog = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
     readonly serverId: number,
-    readonly catalog: Catalog,
     readonly options: ListenerOptions,
     readonly events: ServerEvents,
     readonly log: Logger,
@@ -55,6 +55,15 @@ export class Listener {
         }, (socket) => this.accept(socket))
       : net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     if (t) this.server.on('tlsClientError', () => this.events.connectionRefused(this.serverId, 'tls'));
+  }
+
+  /** What this listener serves; until it is set (indexing), connections are refused. */
+  get catalog(): Catalog {
+    if (!this.served) throw new Error('listener has no catalog yet');
+    return this.served;
+  }
+  serve(catalog: Catalog): void {
+    this.served = catalog;
   }
 
   listen(port: number): Promise<number> {
@@ -72,8 +81,8 @@ export class Listener {
 
   private accept(socket: net.Socket): void {
     socket.on('error', () => undefined);
-    if (this.draining) {
-      this.events.connectionRefused(this.serverId, 'draining');
+    if (this.draining || !this.served) {
+      this.events.connectionRefused(this.serverId, this.draining ? 'draining' : 'not_indexed');
       socket.destroy();
       return;
     }

@@ -38,18 +38,30 @@ export class SegmentServerApp implements SegmentServerControlTarget {
     for (const f of this.readyListeners) f(this.ready);
   }
 
+  /**
+   * Binds every port first (a port in use fails at once, not after hashing a large file), refusing
+   * connections until the catalog is indexed, then starts serving and logs 'listening'.
+   */
   async start(): Promise<void> {
-    this.catalog = await Catalog.open(this.options.file, this.options.pieceSize, this.log);
     for (const plan of this.options.listeners) {
-      const l = new Listener(plan.serverId, this.catalog, this.options, this.events, this.log.child({ serverId: plan.serverId }));
+      const l = new Listener(plan.serverId, this.options, this.events, this.log.child({ serverId: plan.serverId }));
+      this.listeners.push(l);
       try {
         await l.listen(plan.port);
       } catch (err) {
         await this.stop(0);
         throw err;
       }
-      this.listeners.push(l);
-      this.log.info('listening', { serverId: plan.serverId, port: l.port, bind: this.options.bind, numServers: this.options.numServers });
+    }
+    try {
+      this.catalog = await Catalog.open(this.options.file, this.options.pieceSize, this.log);
+    } catch (err) {
+      await this.stop(0);
+      throw err;
+    }
+    for (const l of this.listeners) {
+      l.serve(this.catalog);
+      this.log.info('listening', { serverId: l.serverId, port: l.port, bind: this.options.bind, numServers: this.options.numServers });
     }
     this.emitReady();
   }
