@@ -41,6 +41,8 @@ export class Session {
   /** Body bytes this connection has sent. */
   private sent = 0;
   private readonly handshakeTimer: NodeJS.Timeout;
+  /** Runs while a begun request waits for its remaining bytes and nothing else is going on. */
+  private frameTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly socket: Socket, private readonly owner: Listener, readonly address: string) {
     this.client = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -77,6 +79,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.frameTimer);
     this.socket.destroy();
     this.owner.sessionClosed(this);
   }
@@ -121,6 +124,27 @@ export class Session {
     }
     if (this.queue.length >= this.owner.options.maxInflight) this.socket.pause();
     void this.pump();
+    this.armFrameTimer();
+  }
+
+  /**
+   * A request begun but not finished while the connection has nothing else to do must complete
+   * within the idle timeout. The socket timeout alone would not do: a client sending one byte a
+   * second (slowloris) resets it forever.
+   */
+  private armFrameTimer(): void {
+    const waiting = this.handshaken && !this.closed && this.input.length > 0 && this.idle && this.owner.options.idleTimeoutMs > 0;
+    if (!waiting) {
+      clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+      return;
+    }
+    if (this.frameTimer) return;
+    this.frameTimer = setTimeout(() => {
+      this.owner.limit('request_timeout', this.client);
+      this.close();
+    }, this.owner.options.idleTimeoutMs);
+    this.frameTimer.unref();
   }
 
   private checkPending(): void {
@@ -142,6 +166,7 @@ export class Session {
     setTimeout(() => this.socket.destroy(), 1000).unref();
     this.closed = true;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.frameTimer);
     this.owner.sessionClosed(this);
   }
 
@@ -157,6 +182,7 @@ export class Session {
     } finally {
       this.working = false;
     }
+    this.armFrameTimer();
     if (this.owner.draining && this.idle && !this.closed) this.socket.end();
   }
 
