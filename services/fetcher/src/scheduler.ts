@@ -72,19 +72,24 @@ export class Scheduler {
 
   setSpeed(workerId: number, bytesPerSecond: number): void {
     const w = this.workers.get(workerId);
-    if (w) w.speed = bytesPerSecond;
+    if (w && w.speed !== bytesPerSecond) {
+      w.speed = bytesPerSecond;
+      this.median = undefined;
+    }
   }
   speedOf(workerId: number): number {
     return this.workers.get(workerId)?.speed ?? 0;
   }
 
-  /** Median speed of live workers with a measurement (0 when none). */
+  /** Median speed of live workers with a measurement (0 when none); cached until a speed or liveness changes. */
   medianSpeed(): number {
+    if (this.median !== undefined) return this.median;
     const s = [...this.workers.values()].filter((w) => w.alive && w.speed > 0).map((w) => w.speed).sort((a, b) => a - b);
-    if (s.length === 0) return 0;
     const m = s.length >> 1;
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    this.median = s.length === 0 ? 0 : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    return this.median;
   }
+  private median: number | undefined;
 
   next(workerId: number): Assignment | undefined {
     const w = this.workers.get(workerId);
@@ -137,12 +142,14 @@ export class Scheduler {
     if (!w) return;
     w.alive = false;
     w.speed = 0;
+    this.median = undefined;
     for (const iv of w.queue) for (let p = iv.a; p < iv.b; p++) this.orphans.add(p);
     w.queue = [];
   }
   up(workerId: number): void {
     const w = this.workers.get(workerId);
     if (w) w.alive = true;
+    this.median = undefined;
   }
   isAlive(workerId: number): boolean {
     return this.workers.get(workerId)?.alive ?? false;
