@@ -19,7 +19,7 @@ import type { Listener } from './listener';
 import type { CatalogEntry } from './catalog';
 
 const readAsync = promisify(fs.read);
-export const CHUNK_SIZE = 512 * 1024;
+export const CHUNK_SIZE = 1024 * 1024;
 const MAX_PENDING_INPUT = REQUEST_HEADER_SIZE + MAX_NAME_BYTES;
 const KIND: Record<RequestType, 'info' | 'get' | 'segment' | 'list'> = {
   [RequestType.INFO]: 'info', [RequestType.GET]: 'get', [RequestType.SEGMENT]: 'segment', [RequestType.LIST]: 'list',
@@ -108,6 +108,9 @@ export class Session {
         clearTimeout(this.handshakeTimer);
       }
       for (;;) {
+        if (this.input.length >= 4 && this.input.readUInt8(0) >= RequestType.INFO && this.input.readUInt8(0) <= RequestType.LIST && this.input.readUInt16BE(2) > MAX_NAME_BYTES) {
+          this.owner.limit('max_request_bytes', this.client); // decodeRequest refuses it just below
+        }
         const r = decodeRequest(this.input);
         if (!r) break;
         this.input = this.input.subarray(r.size);
