@@ -21,6 +21,8 @@ export interface RawConnectOptions {
   /** Stop keeping received bytes beyond this many (they are still counted). */
   keepBytes?: number;
   connectTimeoutMs?: number;
+  /** Keep our side open after the server ends its side (a peer that never closes). */
+  allowHalfOpen?: boolean;
 }
 
 export interface Frame {
@@ -111,7 +113,7 @@ export class RawConnection {
       const host = o.host ?? '127.0.0.1';
       const socket = o.tls
         ? tls.connect({ host, port: o.port, ...o.tls })
-        : net.connect({ host, port: o.port, localAddress: o.localAddress });
+        : net.connect({ host, port: o.port, localAddress: o.localAddress, allowHalfOpen: o.allowHalfOpen });
       const conn = new RawConnection(socket, o.keepBytes ?? 16 << 20);
       const timer = setTimeout(() => { socket.destroy(); reject(new Error(`connect to ${host}:${o.port} timed out`)); }, o.connectTimeoutMs ?? 5000);
       const onErr = (err: Error): void => { clearTimeout(timer); reject(err); };

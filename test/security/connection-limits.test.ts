@@ -5,6 +5,7 @@
  * request is refused; every hit is counted in msd_server_limit_hits_total{limit}, logged at most
  * once a minute per limit, and the server keeps serving everyone else.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeRequest, REQUEST_HEADER_SIZE, RequestType, Status } from '@msd/common';
 import { randomFile, removeDir, tempDir } from '../helpers/files';
@@ -134,5 +135,29 @@ describe('request limits', () => {
     expect(frames.map((f) => f.header.status)).toEqual([Status.BAD_REQUEST]);
     expect(conn.receivedBytes).toBeLessThan(REQUEST_HEADER_SIZE + 32 + 1100);
     expect(await hits('max_request_bytes')).toBe(before + 1);
+  });
+});
+
+describe('refused connections give their descriptors back', () => {
+  it('closes 100 malformed-frame connections whose peers never close their side', async () => {
+    const sockets = (): number => fs.readdirSync(`/proc/${server.pid}/fd`).filter((fd) => {
+      try { return fs.readlinkSync(`/proc/${server.pid}/fd/${fd}`).startsWith('socket:'); } catch { return false; }
+    }).length;
+    const baseline = sockets();
+    // in batches below --max-connections: each refusal frees its slot at once, so only the
+    // server destroying the sockets keeps the descriptors bounded
+    const peers: RawConnection[] = [];
+    for (let batch = 0; batch < 20; batch++) {
+      const some = await Promise.all(Array.from({ length: MAX_CONNECTIONS - 1 }, (_, i) => RawConnection.open({ port: server.ports[0], localAddress: `127.0.5.${batch * 10 + i + 1}`, allowHalfOpen: true })));
+      for (const p of some) p.send(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+      await Promise.all(some.map((p) => p.frames(1)));
+      peers.push(...some);
+    }
+    // the server ends its side with an error frame, then must destroy the socket itself
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && sockets() > baseline) await new Promise((r) => setTimeout(r, 100));
+    expect(sockets()).toBeLessThanOrEqual(baseline);
+    for (const p of peers) expect(p.parsed().frames.map((f) => f.header.status)).toEqual([Status.BAD_REQUEST]);
+    for (const p of peers) p.destroy();
   });
 });
