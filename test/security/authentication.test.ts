@@ -81,7 +81,7 @@ describe('data-port authentication', () => {
     const replay = captured.up.subarray(0, hello!.size);
     const capturedNonce = decodeServerHello(captured.down.subarray(0, SERVER_HELLO_SIZE)).nonce;
     const before = await authFailures();
-    let nonce = Buffer.alloc(0);
+    let nonce: Buffer = Buffer.alloc(0);
     const r = await tryHello((n) => { nonce = n; return replay; });
     expect(nonce.equals(capturedNonce)).toBe(false); // a fresh nonce per connection is what defeats the replay
     expect(r.statuses).toEqual([Status.AUTH_FAILED]);
