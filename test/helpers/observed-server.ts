@@ -18,8 +18,15 @@ export interface ObservedServer extends ServerSet {
   health(): Promise<string>;
 }
 
+export interface ObservedServerOptions {
+  listeners?: number;
+  env?: NodeJS.ProcessEnv;
+  /** How health() reaches a gRPC port served over TLS (`--grpc-tls`): trust anchors and, for mutual TLS, a client certificate. */
+  grpcTls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+}
+
 /** Starts `segment-server ARGS --metrics-port 0 --grpc-port 0`; `listeners` as in startServers. */
-export async function startObservedServer(args: string[], opts: { listeners?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ObservedServer> {
+export async function startObservedServer(args: string[], opts: ObservedServerOptions = {}): Promise<ObservedServer> {
   const p = await startServers([...args, '--metrics-port', '0', '--grpc-port', '0'], opts);
   const metricsPort = Number((await p.waitForLog((l) => l.msg === 'metrics listening')).port);
   const grpcPort = Number((await p.waitForLog((l) => l.msg === 'grpc listening')).port);
@@ -34,7 +41,7 @@ export async function startObservedServer(args: string[], opts: { listeners?: nu
     scrape,
     metric: async (name: string, labels: Record<string, string> = {}) => sampleValue(await scrape(), name, labels) ?? 0,
     health: async () => {
-      const client = new ControlClient(`127.0.0.1:${grpcPort}`, SEGMENT_SERVER_CONTROL, { timeoutMs: 3000 });
+      const client = new ControlClient(`127.0.0.1:${grpcPort}`, SEGMENT_SERVER_CONTROL, { timeoutMs: 3000, tls: opts.grpcTls });
       try {
         return String(await client.check(''));
       } finally {

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RequestType, Status } from '@msd/common';
+import { ControlClient, RequestType, SEGMENT_SERVER_CONTROL, Status } from '@msd/common';
 import { makeTestPki, TestPki } from '../helpers/certs';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
 import { Finished, freePorts, killAll, runFetcher } from '../helpers/processes';
@@ -142,4 +142,32 @@ describe('mutual TLS', () => {
       expect(c.parsed().greeting).toBeUndefined();
     }
   });
+});
+
+describe('TLS on the gRPC port (--grpc-tls)', () => {
+  it('answers health over TLS with the same certificate and client CA, and not in clear', async () => {
+    const [port] = await freePorts(1);
+    const tlsArgs = ['--tls-cert', pki.serverCert, '--tls-key', pki.serverKey, '--tls-client-ca', pki.caCert, '--grpc-tls'];
+    const ca = fs.readFileSync(pki.caCert);
+    const withCert = { ca, cert: fs.readFileSync(pki.clientCert), key: fs.readFileSync(pki.clientKey) };
+    const s = await startObservedServer(['-f', src, '--port', String(port), ...tlsArgs], { grpcTls: withCert });
+    try {
+      expect(await s.health()).toBe('SERVING');
+      const plainClient = new ControlClient(`127.0.0.1:${s.grpcPort}`, SEGMENT_SERVER_CONTROL, { timeoutMs: 2000 });
+      const noCert = new ControlClient(`127.0.0.1:${s.grpcPort}`, SEGMENT_SERVER_CONTROL, { timeoutMs: 2000, tls: { ca } });
+      const otherCa = new ControlClient(`127.0.0.1:${s.grpcPort}`, SEGMENT_SERVER_CONTROL, { timeoutMs: 2000, tls: { ...withCert, ca: fs.readFileSync(pki.otherCaCert) } });
+      try {
+        await expect(plainClient.check('')).rejects.toThrow();
+        await expect(noCert.check('')).rejects.toThrow();
+        await expect(otherCa.check('')).rejects.toThrow();
+      } finally {
+        plainClient.close();
+        noCert.close();
+        otherCa.close();
+      }
+      expect(s.child.exitCode).toBeNull();
+    } finally {
+      await s.stop();
+    }
+  }, 60_000);
 });
