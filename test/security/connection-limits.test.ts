@@ -5,10 +5,10 @@
  * request is refused; every hit is counted in msd_server_limit_hits_total{limit}, logged at most
  * once a minute per limit, and the server keeps serving everyone else.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeRequest, REQUEST_HEADER_SIZE, RequestType, Status } from '@msd/common';
 import { randomFile, removeDir, tempDir } from '../helpers/files';
+import { openSockets } from '../helpers/process-sockets';
 import { freePorts, killAll } from '../helpers/processes';
 import { ObservedServer, startObservedServer } from '../helpers/observed-server';
 import { RawConnection } from '../helpers/raw-protocol-client';
@@ -140,9 +140,7 @@ describe('request limits', () => {
 
 describe('refused connections give their descriptors back', () => {
   it('closes 100 malformed-frame connections whose peers never close their side', async () => {
-    const sockets = (): number => fs.readdirSync(`/proc/${server.pid}/fd`).filter((fd) => {
-      try { return fs.readlinkSync(`/proc/${server.pid}/fd/${fd}`).startsWith('socket:'); } catch { return false; }
-    }).length;
+    const sockets = (): number => openSockets(server.pid);
     const baseline = sockets();
     // in batches below --max-connections: each refusal frees its slot at once, so only the
     // server destroying the sockets keeps the descriptors bounded

@@ -8,12 +8,12 @@
  * Seeded and reproducible: the seed is printed with the summary and in every failure; replay one
  * with MSD_FUZZ_SEED=<seed>.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RequestType, Status } from '@msd/common';
 import { exitOf, startFetcher, waitForBytesDone } from '../helpers/fetcher-run';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
 import { sampleMemory } from '../helpers/memory';
+import { openSockets } from '../helpers/process-sockets';
 import { freePorts, killAll } from '../helpers/processes';
 import { ObservedServer, startObservedServer } from '../helpers/observed-server';
 import { RawConnection } from '../helpers/raw-protocol-client';
@@ -65,12 +65,6 @@ async function runCase(c: FuzzCase, port: number, from: string): Promise<Outcome
   return { c, streamError: p.error, statuses: p.frames.map((f) => f.header.status) };
 }
 
-async function serverSockets(pid: number): Promise<number> {
-  return fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => {
-    try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:'); } catch { return false; }
-  }).length;
-}
-
 beforeAll(async () => {
   dir = tempDir('msd-fuzz-');
   src = randomFile(path.join(dir, 'src.bin'), SIZE);
@@ -88,7 +82,7 @@ afterAll(async () => {
 it(`survives >= ${MIN_FRAMES} malformed frames during a real download (seeded)`, async () => {
   const ports = server.ports;
   const mem = sampleMemory(server.pid, 100);
-  const baselineSockets = await serverSockets(server.pid);
+  const baselineSockets = openSockets(server.pid);
   const out = path.join(dir, 'out.bin');
   const fetcher = startFetcher(['-p', ...ports.map(String), '-o', out, '--stall-timeout', '30']);
   await waitForBytesDone(fetcher, 1, 30_000);
@@ -128,7 +122,7 @@ it(`survives >= ${MIN_FRAMES} malformed frames during a real download (seeded)`,
     await new Promise((r) => setTimeout(r, 100));
   }
   const active = (await server.metric('msd_server_active_connections', { server_id: '0' })) + (await server.metric('msd_server_active_connections', { server_id: '1' }));
-  const sockets = await serverSockets(server.pid);
+  const sockets = openSockets(server.pid);
   const memory = mem.stop();
 
   const byKind: Partial<Record<FuzzKind, number>> = {};

@@ -5,12 +5,12 @@
  * while a real, rate-limited download from the same server proceeds and completes exact; health
  * stays SERVING throughout, and the timeouts show in msd_server_limit_hits_total.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeClientHello, encodeRequest, PROTOCOL_VERSION, RequestType } from '@msd/common';
 import { exitOf, startFetcher, waitForBytesDone } from '../helpers/fetcher-run';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
 import { sampleMemory } from '../helpers/memory';
+import { openSockets } from '../helpers/process-sockets';
 import { freePorts, killAll } from '../helpers/processes';
 import { ObservedServer, startObservedServer } from '../helpers/observed-server';
 import { RawConnection } from '../helpers/raw-protocol-client';
@@ -29,13 +29,6 @@ interface Slow { kind: Kind; conn: RawConnection; timer?: NodeJS.Timeout }
 let dir: string;
 let src: string;
 let server: ObservedServer;
-
-/** Sockets the process holds open now. */
-function openSockets(pid: number): number {
-  return fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => {
-    try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:'); } catch { return false; }
-  }).length;
-}
 
 function countKinds(list: Slow[]): Partial<Record<Kind, number>> {
   const out: Partial<Record<Kind, number>> = {};
