@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  authMac, decodeClientHello, decodeServerHello, encodeClientHello, encodeRequest, PROTOCOL_VERSION, RequestType,
+  ControlClient, SEGMENT_SERVER_CONTROL, type SegmentServerControlMessages as SM, authMac, decodeClientHello, decodeServerHello, encodeClientHello, encodeRequest, PROTOCOL_VERSION, RequestType,
   SERVER_HELLO_SIZE, ServerFlags, Status,
 } from '@msd/common';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
@@ -139,5 +139,27 @@ describe('data-port authentication', () => {
     expect(f.header.id).toBe(7);
     expect(server.child.exitCode).toBeNull();
     expect(await server.health()).toBe('SERVING');
+  });
+
+  it('the same token guards mutating gRPC calls; reads need none', async () => {
+    const addr = `127.0.0.1:${server.grpcPort}`;
+    const before = await server.metric('msd_server_auth_failures_total', { where: 'grpc' });
+    const client = (token?: string): ControlClient<SM.SegmentServerControlMethods> => new ControlClient(addr, SEGMENT_SERVER_CONTROL, { timeoutMs: 3000, token });
+    const anonymous = client();
+    const wrong = client('wrong-token');
+    const right = client(TOKEN);
+    try {
+      await expect(anonymous.call('GetStatus', {})).resolves.toBeDefined();
+      await expect(anonymous.call('SetRateLimit', { bytes_per_second: 1 })).rejects.toThrow(/UNAUTHENTICATED|token/i);
+      await expect(wrong.call('SetRateLimit', { bytes_per_second: 1 })).rejects.toThrow(/UNAUTHENTICATED|token/i);
+      const { status } = await right.call('GetStatus', {});
+      expect(status.listeners.map((l) => Number(l.rate_limit))).toEqual([0]); // the refused calls changed nothing
+      await expect(right.call('SetRateLimit', { bytes_per_second: 0 })).resolves.toBeDefined();
+    } finally {
+      anonymous.close();
+      wrong.close();
+      right.close();
+    }
+    expect(await server.metric('msd_server_auth_failures_total', { where: 'grpc' })).toBe(before + 2);
   });
 });
