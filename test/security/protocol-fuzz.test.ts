@@ -94,11 +94,13 @@ it(`survives >= ${MIN_FRAMES} malformed frames during a real download (seeded)`,
   const outcomes: Outcome[] = [];
   let next = 0;
   let frames = 0;
+  let wellFormed = 0;
   const deadline = Date.now() + 90_000;
   const worker = async (w: number): Promise<void> => {
     while ((frames < MIN_FRAMES || next < MIN_CASES || !fetcherDone) && Date.now() < deadline) {
       const c = fuzzCase(SEED, next++, target);
       frames += c.frames;
+      wellFormed += c.wellFormed;
       const o = await runCase(c, ports[c.index % ports.length], `127.0.20.${(w % 200) + 1}`);
       if (!fetcherDone) casesDuringDownload++;
       outcomes.push(o);
@@ -131,11 +133,11 @@ it(`survives >= ${MIN_FRAMES} malformed frames during a real download (seeded)`,
     byKind[o.c.kind] = (byKind[o.c.kind] ?? 0) + 1;
     for (const s of o.statuses) byStatus[Status[s] ?? String(s)] = (byStatus[Status[s] ?? String(s)] ?? 0) + 1;
   }
-  const summary = { seed: SEED, cases: outcomes.length, frames, casesDuringDownload, maxRssMiB: Math.round(memory.maxRssKiB / 1024), byKind, byStatus };
+  const summary = { seed: SEED, cases: outcomes.length, malformedFrames: frames, wellFormedFrames: wellFormed, casesDuringDownload, maxRssMiB: Math.round(memory.maxRssKiB / 1024), byKind, byStatus };
   console.log(`protocol fuzz: ${JSON.stringify(summary)}`);
 
   if (server.child.exitCode !== null) fail(`the server exited (${server.child.exitCode}); stderr:\n${server.stderr().slice(-3000)}`);
-  if (frames < MIN_FRAMES || outcomes.length < MIN_CASES) fail(`only ${frames} frames in ${outcomes.length} connections before the deadline`);
+  if (frames < MIN_FRAMES || outcomes.length < MIN_CASES) fail(`only ${frames} malformed frames in ${outcomes.length} connections before the deadline`);
   const connectErrors = outcomes.filter((o) => o.connectError);
   if (connectErrors.length) fail(`${connectErrors.length} connections could not connect, e.g. case ${connectErrors[0].c.index} (${connectErrors[0].c.kind}): ${connectErrors[0].connectError}`);
   const broken = outcomes.filter((o) => o.streamError);

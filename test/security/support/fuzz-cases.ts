@@ -19,8 +19,10 @@ export interface FuzzCase {
   writes: Buffer[];
   /** What the client does after writing: wait for the server, half-close, or reset. */
   then: 'wait' | 'end' | 'reset';
-  /** Frames (hellos, requests, blobs) this case sends that the server must survive. */
+  /** Malformed, truncated, oversized or random frames (hellos, requests, blobs) this case sends. */
   frames: number;
+  /** Well-formed requests it sends besides (pipelines). */
+  wellFormed: number;
 }
 
 export interface FuzzTarget {
@@ -105,56 +107,60 @@ export function fuzzCase(seed: number, index: number, t: FuzzTarget): FuzzCase {
     if (pickAt < w) { kind = k; break; }
     pickAt -= w;
   }
-  const c = (writes: Buffer[], frames: number, then: FuzzCase['then'] = r.pick(['wait', 'wait', 'end', 'reset'] as const)): FuzzCase => ({ index, kind, writes, then, frames });
+  const c = (writes: Buffer[], frames: number, wellFormed: number, then: FuzzCase['then'] = r.pick(['wait', 'wait', 'end', 'reset'] as const)): FuzzCase => ({ index, kind, writes, then, frames, wellFormed });
   switch (kind) {
     case 'reset':
-      return c([], 0, 'reset');
+      return c([], 0, 0, 'reset');
     case 'bad-greeting': {
       const b = r.bytes(r.int(1, 200));
       if (r.chance(0.5) && b.length >= CLIENT_HELLO_FIXED) {
         b.writeUInt32BE(CLIENT_MAGIC, 0); // right magic, then a wrong version or bad lengths
         if (r.chance(0.5)) b.writeUInt8(PROTOCOL_VERSION, 4);
       }
-      return c([b], 1);
+      return c([b], 1, 0);
     }
     case 'truncated-hello':
-      return c([hello().subarray(0, r.int(0, CLIENT_HELLO_FIXED - 1))], 1, r.pick(['end', 'reset', 'wait'] as const));
+      return c([hello().subarray(0, r.int(0, CLIENT_HELLO_FIXED - 1))], 1, 0, r.pick(['end', 'reset', 'wait'] as const));
     case 'hello-garbage':
-      return c([Buffer.concat([hello(), r.bytes(r.int(1, 4096))])], 2);
+      return c([Buffer.concat([hello(), r.bytes(r.int(1, 4096))])], 1, 1);
     case 'random-headers': {
       const n = r.int(1, 60);
       const frames = Array.from({ length: n }, (_, i) => randomRequest(r, t, i === n - 1));
-      return c([Buffer.concat([hello(), ...frames])], n + 1);
+      return c([Buffer.concat([hello(), ...frames])], n, 1);
     }
     case 'pipeline-flood': {
       const n = r.int(1000, 4000);
-      return c([Buffer.concat([hello(), ...Array.from({ length: n }, (_, i) => validRequest(r, t, i + 1))])], n + 1);
+      return c([Buffer.concat([hello(), ...Array.from({ length: n }, (_, i) => validRequest(r, t, i + 1))])], 0, n + 1);
     }
     case 'pipeline-mixed': {
       const n = r.int(2, 120);
-      const frames = Array.from({ length: n }, (_, i) => (r.chance(0.9) ? validRequest(r, t, i + 1) : randomRequest(r, t, false)));
-      return c([Buffer.concat([hello(), ...frames])], n + 1);
+      const random = Array.from({ length: n }, () => r.chance(0.1));
+      const frames = random.map((bad, i) => (bad ? randomRequest(r, t, false) : validRequest(r, t, i + 1)));
+      const bad = random.filter(Boolean).length;
+      return c([Buffer.concat([hello(), ...frames])], bad, n + 1 - bad);
     }
     case 'oversized': {
       const blob = r.bytes(r.int(1 << 20, 3 << 20));
       blob.writeUInt8(RequestType.GET, 0);
       blob.writeUInt8(0, 1);
-      return c([hello(), blob], 2);
+      return c([hello(), blob], 1, 1);
     }
     case 'half-close': {
       const req = r.chance(0.5) ? validRequest(r, t, 1) : randomRequest(r, t, false);
-      return c([Buffer.concat([hello(), req.subarray(0, r.int(1, req.length))])], 2, 'end');
+      return c([Buffer.concat([hello(), req.subarray(0, r.int(1, req.length))])], 1, 1, 'end');
     }
     case 'split-writes': {
       const n = r.int(1, 6);
-      const stream = Buffer.concat([hello(), ...Array.from({ length: n }, (_, i) => (r.chance(0.7) ? validRequest(r, t, i + 1) : randomRequest(r, t, i === n - 1)))]);
+      const random = Array.from({ length: n }, () => r.chance(0.3));
+      const stream = Buffer.concat([hello(), ...random.map((bad, i) => (bad ? randomRequest(r, t, i === n - 1) : validRequest(r, t, i + 1)))]);
+      const bad = random.filter(Boolean).length;
       const writes: Buffer[] = [];
       for (let at = 0; at < stream.length;) {
         const step = r.int(1, 7);
         writes.push(stream.subarray(at, at + step));
         at += step;
       }
-      return c(writes, n + 1);
+      return c(writes, bad, n + 1 - bad);
     }
   }
 }
