@@ -48,6 +48,7 @@ interface Job {
   worker: Worker;
   cancelled: boolean;
   span: Span | undefined;
+  req: GetRequest<Job> | undefined;
 }
 
 interface Slot {
@@ -70,6 +71,8 @@ interface Worker {
   speed: number;
   lastIssueAt: number;
   span: Span | undefined;
+  /** The connection is being closed on purpose (only cancelled work left on it): reconnect at once. */
+  resetting: boolean;
 }
 
 export interface DownloadResult {
@@ -89,6 +92,7 @@ export interface ProgressView {
 }
 
 const MAX_FAILURES_PER_PIECE = 5;
+const RESET_AFTER_CANCEL_BYTES = 256 * 1024;
 
 export class Download {
   state: DownloadState = 'CONNECTING';
@@ -167,7 +171,7 @@ export class Download {
     const ids: number[] = [];
     for (const slot of this.slots) {
       for (let c = 0; c < this.opts.connectionsPerServer; c++) {
-        const w: Worker = { id: this.workers.length, slot, conn: undefined, ready: false, jobs: new Set(), attempts: 0, retryTimer: undefined, windowBytes: 0, speed: 0, lastIssueAt: 0, span: undefined };
+        const w: Worker = { id: this.workers.length, slot, conn: undefined, ready: false, jobs: new Set(), attempts: 0, retryTimer: undefined, windowBytes: 0, speed: 0, lastIssueAt: 0, span: undefined, resetting: false };
         this.workers.push(w);
         ids.push(w.id);
       }
@@ -230,6 +234,10 @@ export class Download {
     } catch (err) {
       conn.destroy();
       if (w.conn === conn) w.conn = undefined;
+      if (this.sched!.isAlive(w.id)) {
+        this.sched!.down(w.id); // a reconnect after a deliberate reset failed: its work moves now
+        this.fillAll();
+      }
       this.events.retry(w.slot.serverId, retryReasonOf(err));
       this.scheduleReconnect(w, errorMessage(err));
     }
@@ -248,9 +256,16 @@ export class Download {
     if (w.conn !== conn) return;
     w.conn = undefined;
     w.ready = false;
-    if (w.span) endSpan(w.span, this.finished ? 'ok' : 'error', this.finished ? undefined : err);
+    const onPurpose = w.resetting;
+    w.resetting = false;
+    if (w.span) endSpan(w.span, this.finished || onPurpose ? 'ok' : 'error', this.finished || onPurpose ? undefined : err);
     w.span = undefined;
     this.events.connections(w.slot.serverId, -1);
+    if (onPurpose && !this.finished) {
+      // the worker stays alive for the scheduler (its queue stays its own) while it reconnects
+      void this.connect(w);
+      return;
+    }
     this.sched!.down(w.id);
     if (this.finished) return;
     const reason = retryReasonOf(err);
@@ -303,14 +318,14 @@ export class Download {
         this.verifyPiece(p, w);
         continue;
       }
-      const job: Job = { piece: p, gen: pm.generation(p), start, written: 0, worker: w, cancelled: false, span: undefined };
+      const job: Job = { piece: p, gen: pm.generation(p), start, written: 0, worker: w, cancelled: false, span: undefined, req: undefined };
       if (w.span) job.span = startSpan(SPAN.request, { [SPAN_ATTR.server]: w.slot.addr.label, [SPAN_ATTR.serverId]: w.slot.serverId, [SPAN_ATTR.rangeStart]: grid.start(p) + start, [SPAN_ATTR.rangeLength]: len - start, [SPAN_ATTR.kind]: a.reason }, w.span);
       w.jobs.add(job);
       let set = this.pieceJobs.get(p);
       if (!set) this.pieceJobs.set(p, (set = new Set()));
       set.add(job);
       w.lastIssueAt = performance.now();
-      w.conn.get(this.opts.file, grid.start(p) + start, len - start, job);
+      job.req = w.conn.get(this.opts.file, grid.start(p) + start, len - start, job);
       void (a.reason satisfies Reason);
     }
   }
@@ -334,7 +349,9 @@ export class Download {
     this.bytesReceived += n;
     this.events.bytesReceived(w.slot.serverId, this.grid!.segmentOf(job.piece, this.slots.length), n);
     const pm = this.pm!;
-    if (job.cancelled || this.finished || job.gen !== pm.generation(job.piece) || pm.isDone(job.piece)) return;
+    // a piece under verification (or done, or reset) takes no more bytes: a hedged duplicate still
+    // streaming must not change what the verifier reads or what was verified
+    if (job.cancelled || this.finished || job.gen !== pm.generation(job.piece) || pm.isDone(job.piece) || pm.isVerifying(job.piece)) return;
     try {
       this.part!.write(buf, start, end, pos);
     } catch (err) {
@@ -394,6 +411,7 @@ export class Download {
     const sched = this.sched!;
     const others = [...(this.pieceJobs.get(p) ?? [])];
     for (const j of others) { j.cancelled = true; sched.finished(p, j.worker.id); }
+    for (const j of others) this.resetIfOnlyCancelled(j.worker);
     if (ok) {
       pm.markDone(p);
       sched.completed(p);
@@ -412,6 +430,23 @@ export class Download {
       }
     }
     this.fillAll();
+  }
+
+  /**
+   * The protocol has no cancel: a cancelled request's bytes still arrive and hold the connection's
+   * slots. When only cancelled work is left on a connection and much of it, closing and reopening the
+   * connection is cheaper than draining it.
+   */
+  private resetIfOnlyCancelled(w: Worker): void {
+    if (!w.conn || w.conn.closed || w.jobs.size === 0 || w.resetting) return;
+    let left = 0;
+    for (const j of w.jobs) {
+      if (!j.cancelled) return;
+      left += j.req ? j.req.length - j.req.received : 0;
+    }
+    if (left < RESET_AFTER_CANCEL_BYTES) return;
+    w.resetting = true;
+    w.conn.destroy(new ConnectionError(`${w.slot.addr.label}: closed to drop ${left} bytes of cancelled duplicate work`, 'closed'));
   }
 
   // ---------- periodic ----------
@@ -513,8 +548,7 @@ export class Download {
     this.finished = true;
     await this.shutdown(false);
     const part = this.part!;
-    await part.commit(this.opts.fsync);
-    this.store!.remove();
+    await part.commit(this.opts.fsync, () => this.store!.remove());
     this.setState('DONE');
     return {
       path: this.outPath,

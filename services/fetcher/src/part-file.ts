@@ -9,6 +9,9 @@ import { promisify } from 'node:util';
 import { fileError, MsdError } from '@msd/common';
 
 const fdatasync = promisify(fs.fdatasync);
+const openAsync = promisify(fs.open);
+const fsyncAsync = promisify(fs.fsync);
+const closeAsync = promisify(fs.close);
 
 export class PartFile {
   private constructor(readonly path: string, readonly finalPath: string, readonly fd: number, readonly existed: boolean) {}
@@ -48,13 +51,18 @@ export class PartFile {
     }
   }
 
-  /** fdatasync (unless told not to), close, rename into place, fsync the directory. */
-  async commit(durable = true): Promise<void> {
+  /**
+   * fdatasync (unless told not to), close, run `beforeRename` (the caller removes the resume state
+   * there: a kill after it leaves a part file without state, which is re-verified locally, rather
+   * than a finished file beside a state whose part file is gone), rename into place, fsync the directory.
+   */
+  async commit(durable = true, beforeRename: () => Promise<void> = async () => undefined): Promise<void> {
     if (durable) await this.sync();
     this.close();
+    await beforeRename();
     try {
       fs.renameSync(this.path, this.finalPath);
-      if (durable) syncDir(path.dirname(this.finalPath));
+      if (durable) await syncDir(path.dirname(this.finalPath));
     } catch (err) {
       throw fileError('cannot rename into place', this.finalPath, err);
     }
@@ -65,15 +73,16 @@ export class PartFile {
   }
 }
 
-export function syncDir(dir: string): void {
+/** fsync of a directory (makes a rename durable), off the event loop. */
+export async function syncDir(dir: string): Promise<void> {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
+    fd = await openAsync(dir, 'r');
+    await fsyncAsync(fd);
   } catch {
     // some filesystems do not allow fsync on directories; the rename is still atomic
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd !== undefined) await closeAsync(fd).catch(() => undefined);
   }
 }
 

@@ -33,8 +33,8 @@ export async function planResume(i: ResumeInput): Promise<ResumePlan> {
   const store = new StateStore(partPath);
   const partExists = fs.existsSync(partPath);
   const partSize = partExists ? fs.statSync(partPath).size : 0;
-  const fresh = (): ResumePlan => {
-    store.remove();
+  const fresh = async (): Promise<ResumePlan> => {
+    await store.remove();
     return { part: PartFile.open(i.outPath, i.info.size, true), store, done: new Bitfield(i.grid.count), partial: new Map() };
   };
   if (!i.resume) {

@@ -59,16 +59,16 @@ export class StateStore {
         }
       }
       await rename(this.tmp, this.path);
-      if (durable) syncDir(path.dirname(this.path));
+      if (durable) await syncDir(path.dirname(this.path));
     } catch (err) {
       throw fileError('cannot save resume state', this.path, err);
     }
   }
 
-  remove(): void {
+  async remove(): Promise<void> {
     for (const p of [this.path, this.tmp]) {
       try { fs.unlinkSync(p); } catch { /* gone */ }
     }
-    syncDir(path.dirname(this.path));
+    await syncDir(path.dirname(this.path));
   }
 }
