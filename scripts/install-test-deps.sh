@@ -13,6 +13,8 @@ command -v nginx >/dev/null || need+=(nginx-light)
 command -v aria2c >/dev/null || need+=(aria2)
 command -v axel >/dev/null || need+=(axel)
 command -v iperf3 >/dev/null || need+=(iperf3)
+command -v openssl >/dev/null || need+=(openssl)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
   echo "install-test-deps: missing Debian packages: ${need[*]}; run as root or: sudo apt-get install -y ${need[*]}" >&2

@@ -94,7 +94,8 @@ export class ServerConnection<T> {
   connect(): Promise<ServerHello> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => fail(new ConnectionError(`${this.addr.label}: no greeting within ${this.opts.connectTimeoutMs} ms`, 'timeout')), this.opts.connectTimeoutMs);
+      const hint = this.opts.tls ? '' : ' (if the server uses TLS, add --tls or --tls-ca)';
+      const timer = setTimeout(() => fail(new ConnectionError(`${this.addr.label}: no greeting within ${this.opts.connectTimeoutMs} ms${hint}`, 'timeout')), this.opts.connectTimeoutMs);
       const fail = (err: Error): void => {
         clearTimeout(timer);
         if (!settled) { settled = true; reject(err); }
@@ -141,7 +142,16 @@ export class ServerConnection<T> {
         }
         (settled ? (e: Error) => this.destroy(e) : fail)(new ConnectionError(`${this.addr.label}: ${err.code ?? err.message}`, reason));
       });
-      s.on('close', () => this.destroy(new ConnectionError(`${this.addr.label}: connection closed by server`, 'closed')));
+      let tlsUp = false;
+      s.on('secureConnect', () => { tlsUp = true; });
+      s.on('close', () => {
+        if (t && tlsUp && this.bytesReceived === 0 && !this.greeting) {
+          // a TLS server that refuses a client certificate may just close after the handshake
+          this.destroy(new ConnectionError(`${this.addr.label}: the server closed the connection right after the TLS handshake: it does not accept this client certificate (--tls-cert/--tls-key must chain to its --tls-client-ca)`, 'tls'));
+          return;
+        }
+        this.destroy(new ConnectionError(`${this.addr.label}: connection closed by server`, 'closed'));
+      });
     });
   }
   private greetingWaiter: ((h: ServerHello) => void) | undefined;

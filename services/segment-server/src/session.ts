@@ -163,6 +163,7 @@ export class Session {
     if (this.closed) return;
     const status = err instanceof ProtocolError ? err.status : Status.INTERNAL;
     const msg = err instanceof Error ? err.message : String(err);
+    if (status === Status.BAD_REQUEST || status === Status.UNSUPPORTED_VERSION) this.owner.events.connectionRefused(this.owner.serverId, 'protocol');
     this.socket.end(errorResponse(type, id, status, msg));
     // `closed` is set below, so close() would do nothing here: destroy the socket itself, or a
     // peer that never closes its side (allowHalfOpen) would hold the descriptor forever, uncounted
