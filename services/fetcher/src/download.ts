@@ -595,7 +595,7 @@ export class Download {
         return {
           label: s.addr.label, serverId: s.serverId, bytes: s.bytes,
           bytesPerSecond: ws.reduce((a, w) => a + w.speed, 0),
-          status: s.dropped ? 'dropped' : ws.some((w) => w.ready) ? 'ok' : 'retrying',
+          status: s.dropped ? 'dropped' : this.finished ? this.state.toLowerCase() : ws.some((w) => w.ready) ? 'ok' : 'retrying',
         };
       }),
     };
