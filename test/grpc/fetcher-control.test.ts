@@ -85,7 +85,9 @@ describe('fetcher gRPC control', () => {
     const gaps = received.slice(1).map((r, i) => r.at - (received[i] as { at: number }).at);
     expect(received.length).toBeGreaterThanOrEqual(4);
     expect(received.length).toBeLessThanOrEqual(9); // ~1.1 s / 200 ms + first + last
-    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(180);
+    // the final state goes out at once (the stream ends with it); the others are throttled.
+    // Arrival gaps can be a little shorter than send gaps (a delayed frame), hence the margin.
+    for (const gap of gaps.slice(0, -1)) expect(gap).toBeGreaterThanOrEqual(150);
     const last = received[received.length - 1]?.progress;
     expect(last).toMatchObject({ state: 'DONE', bytes_done: 8 << 20 });
     expect(received.slice(0, -1).every((r) => r.progress.state === 'DOWNLOADING')).toBe(true);
