@@ -61,6 +61,8 @@ async function startSegmentServers(o) {
           waitListening(perServer ? [ports[i]] : ports, { timeoutMs: 120000, alive: () => p.alive(), describe: () => p.describe(), what: `segment-server ${p.label}` }),
         ),
       );
+      // ports are bound before the file is indexed; a server greets only once it serves
+      await Promise.all(ports.map((port) => waitGreeting(port, 120000)));
       return set;
     } catch (e) {
       await set.stop();
@@ -69,6 +71,26 @@ async function startSegmentServers(o) {
     }
   }
   throw lastError;
+}
+
+/** Resolves when the server on `port` sends its protocol greeting (it is indexed and serving). */
+async function waitGreeting(port, timeoutMs) {
+  const net = require('node:net');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      let got = Buffer.alloc(0);
+      const done = (v) => { s.destroy(); resolve(v); };
+      s.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= 4) done(got.toString('latin1', 0, 4) === 'MSDS'); });
+      s.on('error', () => done(false));
+      s.on('close', () => done(false));
+      setTimeout(() => done(false), 2000);
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`segment-server on port ${port} did not start serving within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 module.exports = { startSegmentServers, requireBuilt, SERVER_BIN, FETCHER_BIN, REPO };
