@@ -52,6 +52,19 @@ export interface ConnectionOptions {
   readBufferSize: number;
   /** TLS: trust anchors, optional client certificate (mutual TLS), optional name to verify. */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string };
+  /**
+   * Where the socket reads into (plain TCP only): a ring that a hashing thread reads from. Without
+   * it, one private buffer of readBufferSize is reused.
+   */
+  ring?: ReceiveRing;
+}
+
+/** Receive memory handed out slice by slice; `consumed` says a read was processed, false = pause. */
+export interface ReceiveRing {
+  next(): Buffer;
+  consumed(n: number): boolean;
+  /** Calls back once there is room to read again after consumed() returned false. */
+  whenRoom(cb: () => void): void;
 }
 
 const TLS_VERIFY_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'ECONNRESET_TLS']);
@@ -75,7 +88,7 @@ export class ServerConnection<T> {
   private onCloseCb: ((err: Error) => void) | undefined;
 
   constructor(readonly addr: ServerAddress, private readonly sink: BodySink<T>, private readonly opts: ConnectionOptions) {
-    this.rbuf = opts.tls ? Buffer.alloc(0) : Buffer.allocUnsafe(opts.readBufferSize);
+    this.rbuf = opts.tls || opts.ring ? Buffer.alloc(0) : Buffer.allocUnsafe(opts.readBufferSize);
   }
 
   get hello(): ServerHello | undefined {
@@ -126,11 +139,12 @@ export class ServerConnection<T> {
         s.setNoDelay(true);
         s.on('data', (d: Buffer) => this.onRead(d.length, d));
       } else {
+        const ring = this.opts.ring!;
         s = net.connect({
           host: this.addr.host,
           port: this.addr.port,
           noDelay: true,
-          onread: { buffer: this.rbuf, callback: (n: number, buf: Uint8Array) => { this.onRead(n, buf as Buffer); return true; } },
+          onread: this.opts.ring ? { buffer: () => ring.next(), callback: (n: number, buf: Uint8Array) => this.onRingRead(n, buf as Buffer) } : { buffer: this.rbuf, callback: (n: number, buf: Uint8Array) => { this.onRead(n, buf as Buffer); return true; } },
         });
       }
       this.socket = s;
@@ -201,6 +215,15 @@ export class ServerConnection<T> {
   }
 
   // ---- receive path ----
+  /** A read into the ring: parse it, then tell the ring; pause the socket while the ring is full. */
+  private onRingRead(n: number, buf: Buffer): boolean {
+    this.onRead(n, buf);
+    if (this.opts.ring!.consumed(n) || this.dead) return true;
+    const s = this.socket!;
+    this.opts.ring!.whenRoom(() => { if (!this.dead) s.resume(); });
+    return false;
+  }
+
   private onRead(n: number, buf: Buffer): void {
     if (this.dead) return;
     this.lastByteAt = performance.now();

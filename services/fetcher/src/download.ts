@@ -14,7 +14,7 @@ import { planResume, ResumePolicy } from './resume-plan';
 import { Scheduler, Reason } from './scheduler';
 import type { ServerAddress } from './server-address';
 import { StateStore } from './state-store';
-import { Verifier } from './verifier';
+import { HashChannel, ringSizeFor, Verifier } from './verifier';
 
 export interface DownloadOptions {
   servers: ServerAddress[];
@@ -49,6 +49,8 @@ interface Job {
   cancelled: boolean;
   span: Span | undefined;
   req: GetRequest<Job> | undefined;
+  /** Hash of this request's bytes as they arrive (on the connection's ring thread), when one runs. */
+  hash: { channel: HashChannel; id: number } | undefined;
 }
 
 interface Slot {
@@ -73,6 +75,8 @@ interface Worker {
   span: Span | undefined;
   /** The connection is being closed on purpose (only cancelled work left on it): reconnect at once. */
   resetting: boolean;
+  /** The current connection's receive ring (hash on arrival), when verification streams. */
+  channel: HashChannel | undefined;
 }
 
 export interface DownloadResult {
@@ -107,6 +111,9 @@ export class Download {
   private readonly workers: Worker[] = [];
   private readonly pieceJobs = new Map<number, Set<Job>>();
   private readonly failures = new Map<number, number>();
+  /** The job whose bytes went into each piece of the current generation, and pieces two jobs wrote to. */
+  private readonly writers = new Map<number, Job>();
+  private readonly mixed = new Set<number>();
   private timers: NodeJS.Timeout[] = [];
   private saving: Promise<void> | undefined;
   private settle: { resolve: (r: DownloadResult) => void; reject: (e: Error) => void } | undefined;
@@ -137,6 +144,11 @@ export class Download {
       this.state = s;
       this.changed();
     }
+  }
+
+  /** Hash on arrival: plain TCP with verification on (TLS sockets cannot read into a ring). */
+  private get streamHash(): boolean {
+    return this.opts.verify && !this.opts.tls;
   }
 
   private connOptions(): ConnectionOptions {
@@ -171,7 +183,7 @@ export class Download {
     const ids: number[] = [];
     for (const slot of this.slots) {
       for (let c = 0; c < this.opts.connectionsPerServer; c++) {
-        const w: Worker = { id: this.workers.length, slot, conn: undefined, ready: false, jobs: new Set(), attempts: 0, retryTimer: undefined, windowBytes: 0, speed: 0, lastIssueAt: 0, span: undefined, resetting: false };
+        const w: Worker = { id: this.workers.length, slot, conn: undefined, ready: false, jobs: new Set(), attempts: 0, retryTimer: undefined, windowBytes: 0, speed: 0, lastIssueAt: 0, span: undefined, resetting: false, channel: undefined };
         this.workers.push(w);
         ids.push(w.id);
       }
@@ -186,7 +198,7 @@ export class Download {
     }
     for (const w of this.workers) {
       const probe = found.probes.find((p) => p.addr === w.slot.addr);
-      if (probe?.conn && probe.info && !probe.conn.closed && w.id % this.opts.connectionsPerServer === 0) {
+      if (!this.streamHash && probe?.conn && probe.info && !probe.conn.closed && w.id % this.opts.connectionsPerServer === 0) {
         this.adopt(w, probe.conn);
         probe.conn = undefined;
       } else {
@@ -214,7 +226,10 @@ export class Download {
 
   private async connect(w: Worker): Promise<void> {
     if (this.finished || w.slot.dropped) return;
-    const conn = new ServerConnection<Job>(w.slot.addr, { onBody: this.onBody, onDone: this.onDone, onFailed: this.onFailed }, this.connOptions());
+    const channel = this.streamHash ? this.verifier!.channel(ringSizeFor(this.workers.length)) : undefined;
+    const conn = new ServerConnection<Job>(w.slot.addr, { onBody: this.onBody, onDone: this.onDone, onFailed: this.onFailed }, { ...this.connOptions(), ring: channel });
+    w.channel?.close();
+    w.channel = channel;
     w.conn = conn;
     w.ready = false;
     try {
@@ -318,7 +333,8 @@ export class Download {
         this.verifyPiece(p, w);
         continue;
       }
-      const job: Job = { piece: p, gen: pm.generation(p), start, written: 0, worker: w, cancelled: false, span: undefined, req: undefined };
+      const job: Job = { piece: p, gen: pm.generation(p), start, written: 0, worker: w, cancelled: false, span: undefined, req: undefined, hash: undefined };
+      if (w.channel) job.hash = { channel: w.channel, id: w.channel.begin(grid.start(p), start) };
       if (w.span) job.span = startSpan(SPAN.request, { [SPAN_ATTR.server]: w.slot.addr.label, [SPAN_ATTR.serverId]: w.slot.serverId, [SPAN_ATTR.rangeStart]: grid.start(p) + start, [SPAN_ATTR.rangeLength]: len - start, [SPAN_ATTR.kind]: a.reason }, w.span);
       w.jobs.add(job);
       let set = this.pieceJobs.get(p);
@@ -358,6 +374,10 @@ export class Download {
       this.fail(err as Error);
       return;
     }
+    job.hash?.channel.data(job.hash.id, buf, start, end);
+    const owner = this.writers.get(job.piece);
+    if (owner === undefined) this.writers.set(job.piece, job);
+    else if (owner !== job) this.mixed.add(job.piece);
     const from = job.start + job.written;
     job.written += n;
     pm.advance(job.piece, job.gen, from, from + n);
@@ -370,10 +390,12 @@ export class Download {
     this.forget(job);
     const pm = this.pm!;
     if (job.cancelled || pm.isDone(job.piece)) {
+      this.dropHash(job);
       this.sched!.finished(job.piece, w.id);
     } else if (pm.isWhole(job.piece)) {
-      this.verifyPiece(job.piece, w);
+      this.verifyPiece(job.piece, w, job);
     } else {
+      this.dropHash(job);
       this.sched!.release(job.piece, w.id); // bytes went stale (an attempt was reset meanwhile)
     }
     this.fill(w);
@@ -381,6 +403,7 @@ export class Download {
 
   private readonly onFailed = (req: GetRequest<Job>, err: Error): void => {
     const job = req.ctx;
+    this.dropHash(job);
     if (job.span) endSpan(job.span, job.cancelled ? 'cancelled' : 'error', job.cancelled ? undefined : err, { [SPAN_ATTR.bytes]: req.received });
     const w = job.worker;
     this.forget(job);
@@ -397,11 +420,33 @@ export class Download {
   };
 
   // ---------- verification ----------
-  private verifyPiece(p: number, w: Worker): void {
+  private dropHash(job: Job): void {
+    if (job.hash) job.hash.channel.abort(job.hash.id);
+    job.hash = undefined;
+  }
+
+  /**
+   * Checks a whole piece: from the bytes `job` streamed (hashed on arrival) when that job alone wrote
+   * this generation of the piece, else by reading the piece back from the part file.
+   */
+  private verifyPiece(p: number, w: Worker, job?: Job): void {
     const pm = this.pm!;
-    if (!pm.beginVerify(p)) return;
+    if (!pm.beginVerify(p)) {
+      if (job) this.dropHash(job);
+      return;
+    }
     const grid = this.grid!;
-    const check = this.opts.verify ? this.verifier!.verify(grid.start(p), grid.length(p), digestAt(this.info!.digests, p)) : Promise.resolve(true);
+    const digest = digestAt(this.info!.digests, p);
+    let check: Promise<boolean>;
+    if (!this.opts.verify) {
+      check = Promise.resolve(true);
+    } else if (job?.hash && !this.mixed.has(p) && job.gen === pm.generation(p) && job.written === grid.length(p) - job.start) {
+      check = job.hash.channel.end(job.hash.id, digest);
+      job.hash = undefined;
+    } else {
+      if (job) this.dropHash(job);
+      check = this.verifier!.verify(grid.start(p), grid.length(p), digest);
+    }
     check.then((ok) => this.verified(p, w, ok), (err: Error) => this.fail(new MsdError('E_INTERNAL', `verification failed to run: ${err.message}`)));
   }
 
@@ -412,6 +457,8 @@ export class Download {
     const others = [...(this.pieceJobs.get(p) ?? [])];
     for (const j of others) { j.cancelled = true; sched.finished(p, j.worker.id); }
     for (const j of others) this.resetIfOnlyCancelled(j.worker);
+    this.writers.delete(p);
+    this.mixed.delete(p);
     if (ok) {
       pm.markDone(p);
       sched.completed(p);
@@ -526,6 +573,7 @@ export class Download {
     for (const w of this.workers) {
       if (w.retryTimer) clearTimeout(w.retryTimer);
       w.conn?.destroy();
+      w.channel?.close();
     }
     if (this.saving) await this.saving.catch(() => undefined);
     if (saveState && this.pm && !this.pm.complete) {

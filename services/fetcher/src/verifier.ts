@@ -1,27 +1,44 @@
 /**
- * Checks pieces against their SHA-256 digests on a small pool of worker threads, reading the
- * bytes back from the part file, so hashing never blocks the receive path.
+ * Checks pieces against their SHA-256 digests on a small pool of worker threads, so hashing never
+ * blocks the receive path. Two ways in:
+ * - `channel()`: a receive ring for one connection; the socket reads into it, the thread hashes the
+ *   body bytes of each request straight from it as they arrive (no read-back, no copy);
+ * - `verify()`: reads a piece back from the part file (resume re-verification, or a piece that two
+ *   copies wrote to).
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import type { ReceiveRing } from './connection';
 
 interface Waiter { resolve: (ok: boolean) => void; reject: (e: Error) => void }
+
+/**
+ * Receive memory for all connections together; each ring gets a power of two (the byte counters wrap
+ * at 2^32) between 1 and 4 MiB, so memory stays bounded however many connections there are.
+ */
+export const RING_BUDGET = 32 << 20;
+
+export function ringSizeFor(connections: number): number {
+  let size = 4 << 20;
+  while (size > 1 << 20 && size * connections > RING_BUDGET) size >>= 1;
+  return size;
+}
 
 export class Verifier {
   private readonly workers: Worker[] = [];
   private readonly waiting = new Map<number, Waiter>();
   private readonly load: number[] = [];
   private nextId = 1;
+  private nextChannel = 1;
 
   constructor(partPath: string, threads = Math.max(1, Math.min(4, os.availableParallelism() - 1))) {
     const script = workerScript();
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(script.file, { workerData: { path: partPath }, execArgv: script.execArgv });
+      const w = new Worker(script, { workerData: { path: partPath } });
       w.unref();
       w.on('message', (m: { id: number; ok: boolean }) => {
-        this.load[i]--;
         const wt = this.waiting.get(m.id);
         this.waiting.delete(m.id);
         wt?.resolve(m.ok);
@@ -36,13 +53,24 @@ export class Verifier {
   }
 
   verify(offset: number, length: number, expected: Buffer): Promise<boolean> {
+    let best = 0;
+    for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[best]) best = i;
+    this.load[best]++;
+    return this.ask(this.workers[best], { op: 'verify', offset, length, expected: new Uint8Array(expected) }).finally(() => { this.load[best]--; });
+  }
+
+  /** A receive ring for one connection, served by one thread (so its bytes are hashed in order). */
+  channel(size: number): HashChannel {
+    const ch = this.nextChannel++;
+    const worker = this.workers[ch % this.workers.length];
+    return new HashChannel(ch, size, worker, (w, m) => this.ask(w, m));
+  }
+
+  private ask(w: Worker, m: Record<string, unknown>): Promise<boolean> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.waiting.set(id, { resolve, reject });
-      let best = 0;
-      for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[best]) best = i;
-      this.load[best]++;
-      this.workers[best].postMessage({ id, offset, length, expected: new Uint8Array(expected) });
+      w.postMessage({ ...m, id });
     });
   }
 
@@ -51,11 +79,90 @@ export class Verifier {
   }
 }
 
-/** The compiled worker (dist) or, under ts-jest, the TypeScript source through ts-node-less require hook. */
-function workerScript(): { file: string; execArgv: string[] } {
+/**
+ * One connection's receive ring and its hashing stream. `produced` and `consumed` count bytes
+ * (wrapping 32-bit); the thread advances `consumed` (shared memory) once it has hashed everything
+ * before a mark, so a region is reused only after its bytes were hashed.
+ */
+export class HashChannel implements ReceiveRing {
+  private readonly sab: SharedArrayBuffer;
+  readonly ring: Buffer;
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(4));
+  private produced = 0;
+  private nextJob = 1;
+  private roomTimer: NodeJS.Timeout | undefined;
+  /** A read takes at most a quarter of the ring; reading pauses when less than a sixteenth is free. */
+  private readonly readMax: number;
+  private readonly readMin: number;
+
+  constructor(private readonly id: number, private readonly size: number, private readonly worker: Worker, private readonly ask: (w: Worker, m: Record<string, unknown>) => Promise<boolean>) {
+    if (size & (size - 1)) throw new RangeError('ring size must be a power of two');
+    this.sab = new SharedArrayBuffer(size);
+    this.ring = Buffer.from(this.sab);
+    this.readMax = size / 4;
+    this.readMin = size / 16;
+    worker.postMessage({ op: 'channel', ch: id, ring: this.sab, ctl: this.ctl.buffer });
+  }
+
+  private free(): number {
+    return this.size - ((this.produced - Atomics.load(this.ctl, 0)) | 0);
+  }
+
+  next(): Buffer {
+    const at = (this.produced >>> 0) % this.size;
+    const len = Math.max(1, Math.min(this.readMax, this.size - at, this.free()));
+    return this.ring.subarray(at, at + len);
+  }
+
+  consumed(n: number): boolean {
+    this.produced = (this.produced + n) | 0;
+    this.worker.postMessage({ op: 'mark', ch: this.id, upTo: this.produced });
+    return this.free() >= this.readMin;
+  }
+
+  whenRoom(cb: () => void): void {
+    if (this.roomTimer) clearInterval(this.roomTimer);
+    this.roomTimer = setInterval(() => {
+      if (this.free() < this.readMin) return;
+      clearInterval(this.roomTimer);
+      this.roomTimer = undefined;
+      cb();
+    }, 1);
+  }
+
+  /** Starts hashing a request's body; `prefix` bytes before it are read from the part file first. */
+  begin(pieceOffset: number, prefix: number): number {
+    const job = this.nextJob++;
+    this.worker.postMessage({ op: 'begin', ch: this.id, job, offset: pieceOffset, prefix });
+    return job;
+  }
+
+  /** Body bytes of `job`: `buf[start, end)`, where buf is a slice this ring handed out. */
+  data(job: number, buf: Buffer, start: number, end: number): void {
+    this.worker.postMessage({ op: 'data', ch: this.id, job, at: buf.byteOffset - this.ring.byteOffset + start, len: end - start });
+  }
+
+  end(job: number, expected: Buffer): Promise<boolean> {
+    return this.ask(this.worker, { op: 'end', ch: this.id, job, expected: new Uint8Array(expected) });
+  }
+
+  abort(job: number): void {
+    this.worker.postMessage({ op: 'abort', ch: this.id, job });
+  }
+
+  /** The connection is gone: the thread forgets the ring and its unfinished hashes. */
+  close(): void {
+    if (this.roomTimer) clearInterval(this.roomTimer);
+    this.roomTimer = undefined;
+    this.worker.postMessage({ op: 'drop', ch: this.id });
+  }
+}
+
+/** The compiled worker, beside this module (dist) or, when running from sources, in dist/. */
+function workerScript(): string {
   const js = path.join(__dirname, 'verify-worker.js');
-  if (fs.existsSync(js)) return { file: js, execArgv: [] };
+  if (fs.existsSync(js)) return js;
   const dist = path.join(__dirname, '..', 'dist', 'verify-worker.js');
-  if (fs.existsSync(dist)) return { file: dist, execArgv: [] };
+  if (fs.existsSync(dist)) return dist;
   throw new Error('verify-worker.js not found: run `make build` first');
 }

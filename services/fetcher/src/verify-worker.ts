@@ -1,27 +1,90 @@
-/** Worker thread: hashes pieces of the part file (read back from the page cache) off the event loop. */
-import { createHash } from 'node:crypto';
+/**
+ * Worker thread that checks pieces off the event loop, two ways:
+ * - stream jobs: SHA-256 of bytes as they arrive, read straight out of a connection's receive ring
+ *   (shared memory, no copy), after a prefix read from the part file when the piece was resumed;
+ * - read-back jobs: SHA-256 of a piece read from the part file (resume re-verification, or a piece
+ *   that two copies wrote to).
+ */
+import { createHash, Hash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 
-interface Job { id: number; offset: number; length: number; expected: Uint8Array }
+type Msg =
+  | { op: 'verify'; id: number; offset: number; length: number; expected: Uint8Array }
+  | { op: 'channel'; ch: number; ring: SharedArrayBuffer; ctl: SharedArrayBuffer }
+  | { op: 'begin'; ch: number; job: number; offset: number; prefix: number }
+  | { op: 'data'; ch: number; job: number; at: number; len: number }
+  | { op: 'mark'; ch: number; upTo: number }
+  | { op: 'end'; ch: number; job: number; expected: Uint8Array; id: number }
+  | { op: 'abort'; ch: number; job: number }
+  | { op: 'drop'; ch: number };
 
 const fd = fs.openSync((workerData as { path: string }).path, 'r');
-// a fixed buffer, whatever the piece size: memory does not depend on what a server announces
+// a fixed read buffer, whatever the piece size: memory does not depend on what a server announces
 const buf = Buffer.allocUnsafe(1 << 20);
+const channels = new Map<number, { ring: Buffer; ctl: Int32Array }>();
+const hashes = new Map<string, Hash | undefined>();
 
-parentPort!.on('message', (job: Job) => {
-  try {
-    const hash = createHash('sha256');
-    let got = 0;
-    while (got < job.length) {
-      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, job.length - got), job.offset + got);
-      if (n === 0) break;
-      hash.update(buf.subarray(0, n));
-      got += n;
+function hashFile(hash: Hash, offset: number, length: number): number {
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, 0, Math.min(buf.length, length - got), offset + got);
+    if (n === 0) break;
+    hash.update(buf.subarray(0, n));
+    got += n;
+  }
+  return got;
+}
+
+parentPort!.on('message', (m: Msg) => {
+  switch (m.op) {
+    case 'verify': {
+      try {
+        const hash = createHash('sha256');
+        const got = hashFile(hash, m.offset, m.length);
+        parentPort!.postMessage({ id: m.id, ok: got === m.length && hash.digest().equals(Buffer.from(m.expected)) });
+      } catch (err) {
+        parentPort!.postMessage({ id: m.id, ok: false, error: (err as Error).message });
+      }
+      return;
     }
-    const digest = hash.digest();
-    parentPort!.postMessage({ id: job.id, ok: got === job.length && digest.equals(Buffer.from(job.expected)) });
-  } catch (err) {
-    parentPort!.postMessage({ id: job.id, ok: false, error: (err as Error).message });
+    case 'channel':
+      channels.set(m.ch, { ring: Buffer.from(m.ring), ctl: new Int32Array(m.ctl) });
+      return;
+    case 'begin': {
+      const hash = createHash('sha256');
+      let ok = true;
+      try {
+        if (m.prefix > 0) ok = hashFile(hash, m.offset, m.prefix) === m.prefix;
+      } catch {
+        ok = false;
+      }
+      hashes.set(`${m.ch}/${m.job}`, ok ? hash : undefined);
+      return;
+    }
+    case 'data': {
+      const c = channels.get(m.ch)!;
+      hashes.get(`${m.ch}/${m.job}`)?.update(c.ring.subarray(m.at, m.at + m.len));
+      return;
+    }
+    case 'mark': {
+      const c = channels.get(m.ch)!;
+      Atomics.store(c.ctl, 0, m.upTo);
+      return;
+    }
+    case 'end': {
+      const key = `${m.ch}/${m.job}`;
+      const hash = hashes.get(key);
+      hashes.delete(key);
+      parentPort!.postMessage({ id: m.id, ok: hash !== undefined && hash.digest().equals(Buffer.from(m.expected)) });
+      return;
+    }
+    case 'abort':
+      hashes.delete(`${m.ch}/${m.job}`);
+      return;
+    case 'drop':
+      channels.delete(m.ch);
+      for (const key of [...hashes.keys()]) if (key.startsWith(`${m.ch}/`)) hashes.delete(key);
+      return;
   }
 });
