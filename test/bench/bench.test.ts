@@ -22,6 +22,7 @@ const ROW_KINDS = [
   'peer:aria2c-x16',
   'peer:axel-n4',
   'ours:verify',
+  'ours:durable',
   'ours:no-verify',
   'sweep',
   'unequal:ideal',

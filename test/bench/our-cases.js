@@ -58,8 +58,11 @@ function ourCases(source, pool, o) {
   const four = equalSet(4);
   /** @type {BenchCase[]} */
   const cases = [
-    newCase({ ...base, id: 'ours-4', kind: 'ours:verify', label: 'ours: 4 servers, defaults (verify on)', group: 'ours', prepare: four.prepare, run: four.fetch([]) }),
-    newCase({ ...base, id: 'ours-4-noverify', kind: 'ours:no-verify', label: 'ours: 4 servers, --no-verify', group: 'ours', prepare: four.prepare, run: four.fetch(['--no-verify']) }),
+    // like for like with the peers, none of which syncs its output: verification on, no fdatasync
+    newCase({ ...base, id: 'ours-4', kind: 'ours:verify', label: 'ours: 4 servers, verify on, --no-fsync', group: 'ours', prepare: four.prepare, run: four.fetch(['--no-fsync']) }),
+    // the defaults: also fdatasync before the state saves and the final rename (power-loss safe)
+    newCase({ ...base, id: 'ours-4-durable', kind: 'ours:durable', label: 'ours: 4 servers, defaults (verify on, fsync)', group: 'ours', prepare: four.prepare, run: four.fetch([]) }),
+    newCase({ ...base, id: 'ours-4-noverify', kind: 'ours:no-verify', label: 'ours: 4 servers, --no-verify --no-fsync', group: 'ours', prepare: four.prepare, run: four.fetch(['--no-verify', '--no-fsync']) }),
   ];
   for (const n of o.sweepServers) {
     const set = equalSet(n);
@@ -72,7 +75,7 @@ function ourCases(source, pool, o) {
           label: `ours: ${n} server${n > 1 ? 's' : ''} x ${c} conn${c > 1 ? 's' : ''}`,
           group: 'sweep',
           prepare: set.prepare,
-          run: set.fetch(['--connections-per-server', String(c)]),
+          run: set.fetch(['--connections-per-server', String(c), '--no-fsync']),
         }),
       );
     }
