@@ -1,4 +1,5 @@
-import { Client, credentials, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import type { Client, status as GrpcStatus, ServiceError } from '@grpc/grpc-js';
+import { grpcJs } from './lazy-modules';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
 import { HEALTH_SERVICE, loadControlProtos, serviceDefinition, type ControlServiceSpec } from './proto-files';
 import type { MethodMap } from './method-types';
@@ -37,7 +38,8 @@ export class ControlClient<Unary extends MethodMap<Unary>, Streams extends Metho
     this.methods = serviceDefinition(pkg, spec.service);
     this.health = serviceDefinition(pkg, HEALTH_SERVICE);
     const t = options.tls;
-    this.client = new Client(address, t ? credentials.createSsl(t.ca ?? null, t.key ?? null, t.cert ?? null) : credentials.createInsecure());
+    const { Client: GrpcClient, credentials } = grpcJs();
+    this.client = new GrpcClient(address, t ? credentials.createSsl(t.ca ?? null, t.key ?? null, t.cert ?? null) : credentials.createInsecure());
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.token = options.token;
   }
@@ -123,7 +125,7 @@ export class ControlCallError extends Error {
     readonly code: GrpcStatus,
     readonly details: string,
   ) {
-    super(`${method} failed: ${GrpcStatus[code] ?? 'UNKNOWN'} (${code}): ${details}`);
+    super(`${method} failed: ${grpcJs().status[code] ?? 'UNKNOWN'} (${code}): ${details}`);
     this.name = 'ControlCallError';
   }
 }

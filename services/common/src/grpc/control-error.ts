@@ -1,4 +1,5 @@
-import { status as GrpcStatus, type StatusObject } from '@grpc/grpc-js';
+import type { status as GrpcStatus, StatusObject } from '@grpc/grpc-js';
+import { grpcJs } from './lazy-modules';
 import { MsdError, type ErrorCode } from '../errors';
 
 /** gRPC status names a control target may raise (the rest are the transport's business). */
@@ -25,20 +26,24 @@ export class ControlError extends Error {
   }
 }
 
-const STATUS_OF_MSD_ERROR: Partial<Record<ErrorCode, GrpcStatus>> = {
+function statusOfMsdError(): Partial<Record<ErrorCode, GrpcStatus>> {
+  const GrpcStatus = grpcJs().status;
+  return {
   E_CONFIG: GrpcStatus.INVALID_ARGUMENT,
   E_USAGE: GrpcStatus.INVALID_ARGUMENT,
   E_NOT_FOUND: GrpcStatus.NOT_FOUND,
   E_BAD_STATE: GrpcStatus.FAILED_PRECONDITION,
   E_CANCELLED: GrpcStatus.CANCELLED,
   E_UNREACHABLE: GrpcStatus.UNAVAILABLE,
-};
+  };
+}
 
 /** The status a failed handler answers with. */
 export function toGrpcStatus(err: unknown): Pick<StatusObject, 'code' | 'details'> {
+  const GrpcStatus = grpcJs().status;
   if (err instanceof ControlError) return { code: GrpcStatus[err.code], details: err.message };
   if (err instanceof MsdError) {
-    return { code: STATUS_OF_MSD_ERROR[err.code] ?? GrpcStatus.INTERNAL, details: `${err.code}: ${err.message}` };
+    return { code: statusOfMsdError()[err.code] ?? GrpcStatus.INTERNAL, details: `${err.code}: ${err.message}` };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { code: GrpcStatus.INTERNAL, details: message };

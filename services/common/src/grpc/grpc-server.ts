@@ -1,6 +1,6 @@
-import { Server, ServerCredentials, type handleServerStreamingCall, type ServerWritableStream } from '@grpc/grpc-js';
+import type { Server, handleServerStreamingCall, ServerWritableStream } from '@grpc/grpc-js';
+import { grpcJs, grpcReflection } from './lazy-modules';
 import type { PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import type { ServingStatus } from 'grpc-health-check';
 import { PublishedHealth, type HealthStatus } from './health-status';
 import { loadControlProtos, type ControlServiceSpec } from './proto-files';
@@ -53,7 +53,7 @@ const DEFAULT_CLOSE_GRACE_MS = 2000;
  */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
   const packageDefinition = loadControlProtos(options.services);
-  const server = new Server();
+  const server = new (grpcJs().Server)();
   const health = new PublishedHealth(['', ...options.services.map((s) => s.service)]);
   const closers = new Set<() => void>();
   const onClose = (stop: () => void): (() => void) => {
@@ -62,7 +62,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   };
 
   addHealthService(server, health, onClose);
-  new ReflectionService(packageDefinition).addToServer(server);
+  new (grpcReflection().ReflectionService)(packageDefinition).addToServer(server);
   options.register({
     server,
     packageDefinition,
@@ -112,8 +112,8 @@ function bind(server: Server, host: string, port: number, tls: GrpcServerOptions
   const address = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
     const creds = tls
-      ? ServerCredentials.createSsl(tls.clientCa ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], !!tls.clientCa)
-      : ServerCredentials.createInsecure();
+      ? grpcJs().ServerCredentials.createSsl(tls.clientCa ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], !!tls.clientCa)
+      : grpcJs().ServerCredentials.createInsecure();
     server.bindAsync(address, creds, (err, boundPort) => {
       if (err) reject(new Error(`gRPC: cannot listen on ${address}: ${err.message}`));
       else resolve(boundPort);

@@ -1,4 +1,5 @@
-import { HealthImplementation } from 'grpc-health-check';
+import type { HealthImplementation } from 'grpc-health-check';
+import { healthCheck } from './lazy-modules';
 
 /** Serving state per service name ('' = the whole process), published through grpc.health.v1. */
 export interface HealthStatus {
@@ -17,7 +18,7 @@ export class PublishedHealth implements HealthStatus {
 
   constructor(services: readonly string[]) {
     for (const service of services) this.serving.set(service, false);
-    this.implementation = new HealthImplementation(
+    this.implementation = new (healthCheck().HealthImplementation)(
       Object.fromEntries(services.map((service) => [service, 'NOT_SERVING' as const])),
     );
   }

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
-import { loadSync, type Options, type PackageDefinition, type ServiceDefinition } from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
+import type { Options, PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
+import { healthCheck, protoLoader } from './lazy-modules';
 
 /**
  * services/common/proto: two levels above this module both as source
@@ -9,8 +9,8 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 export const PROTO_DIR = path.join(__dirname, '../../proto');
 
 /** The official health proto, as shipped by grpc-health-check (…/proto/health/v1/health.proto). */
-const HEALTH_PROTO_ROOT = path.resolve(healthProtoPath, '../../..');
-const HEALTH_PROTO_FILE = path.relative(HEALTH_PROTO_ROOT, healthProtoPath);
+const healthProtoRoot = (): string => path.resolve(healthCheck().protoPath, '../../..');
+const healthProtoFile = (): string => path.relative(healthProtoRoot(), healthCheck().protoPath);
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 /** A control service: its fully-qualified name and its file under PROTO_DIR. */
@@ -44,9 +44,9 @@ export const PROTO_LOADER_OPTIONS: Options = Object.freeze({
 
 /** Loads the given control protos plus the health proto into one package definition. */
 export function loadControlProtos(specs: readonly ControlServiceSpec[]): PackageDefinition {
-  return loadSync([HEALTH_PROTO_FILE, ...specs.map((s) => s.protoFile)], {
+  return protoLoader().loadSync([healthProtoFile(), ...specs.map((s) => s.protoFile)], {
     ...PROTO_LOADER_OPTIONS,
-    includeDirs: [PROTO_DIR, HEALTH_PROTO_ROOT],
+    includeDirs: [PROTO_DIR, healthProtoRoot()],
   });
 }
 

@@ -1,12 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Metadata, status as GrpcStatus, type handleUnaryCall } from '@grpc/grpc-js';
+import type { Metadata, handleUnaryCall } from '@grpc/grpc-js';
+import { grpcJs } from './lazy-modules';
 
 /** Metadata key carrying `Bearer <token>` on calls that change state. */
 export const AUTHORIZATION_METADATA_KEY = 'authorization';
 
 /** Metadata for a client call: `authorization: Bearer <token>` when a token is given. */
 export function tokenMetadata(token: string | undefined): Metadata {
-  const metadata = new Metadata();
+  const metadata = new (grpcJs().Metadata)();
   if (token !== undefined && token !== '') metadata.set(AUTHORIZATION_METADATA_KEY, `Bearer ${token}`);
   return metadata;
 }
@@ -47,7 +48,7 @@ export class TokenCheck {
       this.onFailure(method);
       const presented = bearerToken(call.metadata) !== undefined;
       callback({
-        code: GrpcStatus.UNAUTHENTICATED,
+        code: grpcJs().status.UNAUTHENTICATED,
         details: presented
           ? `${method}: wrong token in 'authorization: Bearer <token>'`
           : `${method} needs the control token: send metadata 'authorization: Bearer <token>' (ctl: --token or --token-file)`,
