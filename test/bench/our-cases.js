@@ -89,8 +89,8 @@ function ourCases(source, pool, o) {
   const rateText = `${(fast / 1e6).toFixed(1)} MB/s x3 + ${(rates[3] / 1e6).toFixed(1)} MB/s`;
   cases.push(
     newCase({ ...base, id: 'unequal-ideal', kind: 'unequal:ideal', label: `unequal: ideal (size / sum of rates)`, group: 'unequal', computedWallS: idealS }),
-    newCase({ ...base, id: 'unequal-ours', kind: 'unequal:ours', label: `unequal: ours (${rateText})`, group: 'unequal', prepare: unequal.prepare, run: unequal.fetch([]) }),
-    newCase({ ...base, id: 'unequal-nosteal', kind: 'unequal:no-steal', label: 'unequal: ours --no-steal', group: 'unequal', prepare: unequal.prepare, run: unequal.fetch(['--no-steal']) }),
+    newCase({ ...base, id: 'unequal-ours', kind: 'unequal:ours', label: `unequal: ours (${rateText})`, group: 'unequal', prepare: unequal.prepare, run: unequal.fetch(['--no-fsync']) }),
+    newCase({ ...base, id: 'unequal-nosteal', kind: 'unequal:no-steal', label: 'unequal: ours --no-steal', group: 'unequal', prepare: unequal.prepare, run: unequal.fetch(['--no-steal', '--no-fsync']) }),
   );
   return cases;
 }

@@ -68,7 +68,7 @@ function renderReport(rows, floors, heading) {
     '  memory rows: VmHWM of the one fresh server). CPU: user + system seconds, median. x peer: median wall / peer median wall, this run.',
   );
   if (floors.length) {
-    out.push('', 'floors (issue 4):');
+    out.push('', 'floors (issues 3 and 4):');
     for (const f of floors) out.push(`  ${f.pass ? 'PASS' : 'MISS'}  ${f.floor.padEnd(52)} ${f.value}`);
   }
   return out.join('\n');

@@ -97,6 +97,14 @@ function checkFloors(rows) {
   const ours = get('ours-4');
   /** @type {{floor: string, value: string, pass: boolean}[]} */
   const out = [];
+  // issue 3: one server at a quarter rate, finish within 1.15 x the ideal time
+  const ideal = rows.find((r) => r.id === 'unequal-ideal');
+  const unequal = get('unequal-ours');
+  if (ideal && unequal) {
+    const ratio = unequal.wallS.median / ideal.wallS.median;
+    const noSteal = get('unequal-nosteal');
+    out.push({ floor: 'unequal servers: wall <= 1.15 x ideal', value: `${ratio.toFixed(2)} x (${unequal.wallS.median.toFixed(3)} s vs ideal ${ideal.wallS.median.toFixed(3)} s${noSteal ? `; --no-steal ${(noSteal.wallS.median / ideal.wallS.median).toFixed(2)} x` : ''})`, pass: ratio <= 1.15 });
+  }
   if (!ours) return out;
   /** @param {string} id @param {string} name @param {number} limit */
   const wallVs = (id, name, limit) => {

@@ -36,7 +36,9 @@ export class Verifier {
   constructor(partPath: string, threads = Math.max(1, Math.min(4, os.availableParallelism() - 1))) {
     const script = workerScript();
     for (let i = 0; i < threads; i++) {
-      const w = new Worker(script, { workerData: { path: partPath } });
+      // a small young generation: the thread allocates little that lives, and its heap must not
+      // grow with the length of the download
+      const w = new Worker(script, { workerData: { path: partPath }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       w.unref();
       w.on('message', (m: { id: number; ok: boolean }) => {
         const wt = this.waiting.get(m.id);
