@@ -23,6 +23,7 @@ const ROW_KINDS = [
   'peer:axel-n4',
   'ours:verify',
   'ours:durable',
+  'ours:tls',
   'ours:no-verify',
   'sweep',
   'unequal:ideal',

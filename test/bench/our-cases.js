@@ -5,6 +5,7 @@
  * counts and connections per server, and the unequal-servers case (one server at a quarter
  * of the others' rate): ideal time, ours, ours with --no-steal.
  */
+const fs = require('node:fs');
 const path = require('node:path');
 const { newCase } = require('./bench-case');
 const { measureClient } = require('./measure-client');
@@ -56,12 +57,16 @@ function ourCases(source, pool, o) {
   const base = { bytes: source.size, expectedSha256: source.sha256 };
 
   const four = equalSet(4);
+  const cert = makeCertificate(path.join(o.workDir, 'tls'));
+  const tlsFour = useSet('tls-4', { file: source.file, count: 4, mode: o.serverMode, logDir: path.join(o.workDir, 'logs', 'servers-tls'), extraArgs: ['--tls-cert', cert.cert, '--tls-key', cert.key], tls: true });
   /** @type {BenchCase[]} */
   const cases = [
     // like for like with the peers, none of which syncs its output: verification on, no fdatasync
     newCase({ ...base, id: 'ours-4', kind: 'ours:verify', label: 'ours: 4 servers, verify on, --no-fsync', group: 'ours', prepare: four.prepare, run: four.fetch(['--no-fsync']) }),
     // the defaults: also fdatasync before the state saves and the final rename (power-loss safe)
     newCase({ ...base, id: 'ours-4-durable', kind: 'ours:durable', label: 'ours: 4 servers, defaults (verify on, fsync)', group: 'ours', prepare: four.prepare, run: four.fetch([]) }),
+    // TLS on the data port (issue 8): the same download over TLS 1.3 with a self-signed certificate
+    newCase({ ...base, id: 'ours-4-tls', kind: 'ours:tls', label: 'ours: 4 servers, TLS, verify on, --no-fsync', group: 'ours', prepare: tlsFour.prepare, run: tlsFour.fetch(['--tls-ca', cert.cert, '--no-fsync']) }),
     newCase({ ...base, id: 'ours-4-noverify', kind: 'ours:no-verify', label: 'ours: 4 servers, --no-verify --no-fsync', group: 'ours', prepare: four.prepare, run: four.fetch(['--no-verify', '--no-fsync']) }),
   ];
   for (const n of o.sweepServers) {
@@ -93,6 +98,16 @@ function ourCases(source, pool, o) {
     newCase({ ...base, id: 'unequal-nosteal', kind: 'unequal:no-steal', label: 'unequal: ours --no-steal', group: 'unequal', prepare: unequal.prepare, run: unequal.fetch(['--no-steal', '--no-fsync']) }),
   );
   return cases;
+}
+
+/** A self-signed certificate for 127.0.0.1 (openssl), for the TLS case. */
+function makeCertificate(dir) {
+  const { execFileSync } = require('node:child_process');
+  fs.mkdirSync(dir, { recursive: true });
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { cert, key };
 }
 
 module.exports = { ourCases, runFetcher };

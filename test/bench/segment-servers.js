@@ -30,7 +30,7 @@ function requireBuilt(program) {
  */
 
 /**
- * @param {{file: string, count: number, mode: 'single' | 'per-server', rates?: number[], logDir: string, extraArgs?: string[]}} o
+ * @param {{file: string, count: number, mode: 'single' | 'per-server', rates?: number[], logDir: string, extraArgs?: string[], tls?: boolean}} o
  *   rates: bytes per second of each server (0 = unlimited); implies per-server processes
  * @returns {Promise<ServerSet>}
  */
@@ -62,7 +62,7 @@ async function startSegmentServers(o) {
         ),
       );
       // ports are bound before the file is indexed; a server greets only once it serves
-      await Promise.all(ports.map((port) => waitGreeting(port, 120000)));
+      await Promise.all(ports.map((port) => waitGreeting(port, 120000, !!o.tls)));
       return set;
     } catch (e) {
       await set.stop();
@@ -74,12 +74,14 @@ async function startSegmentServers(o) {
 }
 
 /** Resolves when the server on `port` sends its protocol greeting (it is indexed and serving). */
-async function waitGreeting(port, timeoutMs) {
+async function waitGreeting(port, timeoutMs, useTls) {
   const net = require('node:net');
+  const tls = require('node:tls');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise((resolve) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
+      // the bench only waits for readiness here; the fetcher itself verifies the certificate
+      const s = useTls ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : net.connect({ port, host: '127.0.0.1' });
       let got = Buffer.alloc(0);
       const done = (v) => { s.destroy(); resolve(v); };
       s.on('data', (d) => { got = Buffer.concat([got, d]); if (got.length >= 4) done(got.toString('latin1', 0, 4) === 'MSDS'); });
