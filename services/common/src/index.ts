@@ -7,6 +7,7 @@ export * from './bitfield';
 export * from './file-index';
 export * from './cli-config';
 export * from './token';
+export * from './setting-file';
 export * from './version';
 export * from './grpc';
 export * from './observability';

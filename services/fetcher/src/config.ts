@@ -1,6 +1,6 @@
 /** fetcher settings: schema, flags (original and modern spellings) and the typed result. */
 import type { Schema } from 'convict';
-import { FlagSpec, loadConfig, usage } from '@msd/common';
+import { FlagSpec, loadConfig, MsdError, readSettingFile, usage } from '@msd/common';
 
 export interface FetcherConfig {
   serverIpAddress: string;
@@ -116,4 +116,12 @@ export function helpText(): string {
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv): { config: FetcherConfig; help: boolean; version: boolean } {
   const { config, args } = loadConfig<FetcherConfig>({ schema, flags, argv, env, configKey: 'config' });
   return { config, help: args.help, version: args.version };
+}
+
+/** TLS material for the connections to the servers, read once at start; undefined when TLS is off. */
+export function readTls(c: FetcherConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string } | undefined {
+  if (!c.tls && !c.tlsCa && !c.tlsCert && !c.tlsKey) return undefined;
+  if (!!c.tlsCert !== !!c.tlsKey) throw new MsdError('E_CONFIG', 'invalid configuration: tls-cert (--tls-cert) and tls-key (--tls-key) go together for mutual TLS: give both or neither');
+  const read = (setting: string, file: string): Buffer | undefined => (file ? readSettingFile(setting, file) : undefined);
+  return { ca: read('tls-ca (--tls-ca)', c.tlsCa), cert: read('tls-cert (--tls-cert)', c.tlsCert), key: read('tls-key (--tls-key)', c.tlsKey), servername: c.tlsServername || undefined };
 }

@@ -1,5 +1,4 @@
 /** fetcher entry: config → download → progress → exit code. Thin wiring only. */
-import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import {
   ControlError, createLogger, createMetricsRegistry, ExitCode, FetcherControlTarget, FetcherProgress, formatBytes, formatRate, Logger,
@@ -8,7 +7,7 @@ import {
 } from '@msd/common';
 import { FetcherControl, startFetcherControl } from './control-service';
 import { FetcherMetrics } from './metrics';
-import { helpText, readConfig, FetcherConfig } from './config';
+import { helpText, readConfig, readTls, FetcherConfig } from './config';
 import { Download, DownloadOptions } from './download';
 import { checkOutputLocation } from './part-file';
 import { progressLine, TerminalProgress } from './progress-display';
@@ -130,20 +129,6 @@ export function downloadOptions(c: FetcherConfig): DownloadOptions {
     token: resolveToken(c.token, c.tokenFile),
     tls: readTls(c),
   };
-}
-
-function readTls(c: FetcherConfig): DownloadOptions['tls'] {
-  if (!c.tls && !c.tlsCa && !c.tlsCert && !c.tlsKey) return undefined;
-  if (!!c.tlsCert !== !!c.tlsKey) throw new MsdError('E_CONFIG', 'invalid configuration: tls-cert (--tls-cert) and tls-key (--tls-key) go together for mutual TLS: give both or neither');
-  const read = (setting: string, file: string): Buffer | undefined => {
-    if (!file) return undefined;
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new MsdError('E_CONFIG', `invalid configuration: ${setting}: cannot read ${file}: ${(err as Error).message}`);
-    }
-  };
-  return { ca: read('tls-ca (--tls-ca)', c.tlsCa), cert: read('tls-cert (--tls-cert)', c.tlsCert), key: read('tls-key (--tls-key)', c.tlsKey), servername: c.tlsServername || undefined };
 }
 
 /** The gRPC control service's view of a download. */

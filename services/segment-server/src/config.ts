@@ -1,7 +1,6 @@
 /** segment-server settings: schema, flags (original and modern spellings) and the typed result. */
-import { readFileSync } from 'node:fs';
 import type { Schema } from 'convict';
-import { FlagSpec, loadConfig, MAX_PIECE_SIZE, MIN_PIECE_SIZE, MsdError, usage } from '@msd/common';
+import { FlagSpec, loadConfig, MAX_PIECE_SIZE, MIN_PIECE_SIZE, MsdError, readSettingFile, usage } from '@msd/common';
 
 export interface ServerConfig {
   file: string;
@@ -146,16 +145,9 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): { config: Se
 export function readTls(c: ServerConfig): { key: Buffer; cert: Buffer; clientCa?: Buffer } | undefined {
   if (!c.tlsCert && !c.tlsKey && !c.tlsClientCa) return undefined;
   if (!c.tlsCert || !c.tlsKey) throw new MsdError('E_CONFIG', 'tls-cert (--tls-cert, MSD_TLS_CERT) and tls-key (--tls-key, MSD_TLS_KEY) go together: give both, or neither for plain TCP');
-  const read = (setting: string, file: string): Buffer => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new MsdError('E_CONFIG', `${setting}: cannot read ${file}: ${(err as Error).message}`);
-    }
-  };
   return {
-    cert: read('tls-cert (--tls-cert, MSD_TLS_CERT)', c.tlsCert),
-    key: read('tls-key (--tls-key, MSD_TLS_KEY)', c.tlsKey),
-    clientCa: c.tlsClientCa ? read('tls-client-ca (--tls-client-ca, MSD_TLS_CLIENT_CA)', c.tlsClientCa) : undefined,
+    cert: readSettingFile('tls-cert (--tls-cert, MSD_TLS_CERT)', c.tlsCert),
+    key: readSettingFile('tls-key (--tls-key, MSD_TLS_KEY)', c.tlsKey),
+    clientCa: c.tlsClientCa ? readSettingFile('tls-client-ca (--tls-client-ca, MSD_TLS_CLIENT_CA)', c.tlsClientCa) : undefined,
   };
 }
