@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CI_DIR, REPO_ROOT, findObject, renderChart } from './helm';
 import type { Container, JobObject, StatefulSetObject } from './workloads';
+import { FETCHER_TUNING, relaunchPlan } from '../../services/fetcher/src/runtime-tuning';
 
 /**
  * The Dockerfiles are built for real by `make images` (scripts/build-images.sh, buildah + podman);
@@ -72,6 +73,18 @@ describe.each(['segment-server', 'fetcher'])('services/%s/Dockerfile', (program)
     for (const part of ['/app/node_modules/', '/app/services/common/dist/', '/app/services/common/proto/', `/app/services/${program}/dist/`, `/app/services/${program}/bin/`]) {
       expect(copies.some((c) => c.startsWith('--from=build') && c.includes(part))).toBe(true);
     }
+  });
+});
+
+describe('services/fetcher/Dockerfile runtime settings', () => {
+  it('sets every runtime setting of the flat memory profile, so the launcher never re-execs in the image', () => {
+    const ins = instructions(path.join(REPO_ROOT, 'services', 'fetcher', 'Dockerfile'));
+    const env: Record<string, string> = {};
+    for (const i of ins.filter((x) => x.op === 'ENV')) for (const m of i.args.matchAll(/(\w+)=(\S+)/g)) env[m[1] as string] = m[2] as string;
+    const plan = relaunchPlan({ execPath: '/nodejs/bin/node', execArgv: [], argv: ['/nodejs/bin/node', '/app/services/fetcher/bin/fetcher.js'], env });
+    expect(plan).toBeUndefined();
+    for (const [k, v] of Object.entries(FETCHER_TUNING.env)) expect(env[k]).toBe(v);
+    for (const f of FETCHER_TUNING.nodeFlags) expect(env.NODE_OPTIONS?.split(/\s+/)).toContain(f);
   });
 });
 
