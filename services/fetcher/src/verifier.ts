@@ -16,13 +16,16 @@ interface Waiter { resolve: (ok: boolean) => void; reject: (e: Error) => void }
 
 /**
  * Receive memory for all connections together; each ring gets a power of two (the byte counters wrap
- * at 2^32) between 1 and 4 MiB, so memory stays bounded however many connections there are.
+ * at 2^32) between 256 KiB and 4 MiB, so the rings take at most 32 MiB up to 128 connections
+ * (16 servers x 4 connections: 512 KiB each).
  */
 export const RING_BUDGET = 32 << 20;
+export const RING_MIN = 256 << 10;
+export const RING_MAX = 4 << 20;
 
 export function ringSizeFor(connections: number): number {
-  let size = 4 << 20;
-  while (size > 1 << 20 && size * connections > RING_BUDGET) size >>= 1;
+  let size = RING_MAX;
+  while (size > RING_MIN && size * connections > RING_BUDGET) size >>= 1;
   return size;
 }
 
