@@ -1,4 +1,4 @@
-import { FETCHER_TUNING, relaunchPlan, TUNED_MARKER, type ProcessSettings } from './runtime-tuning';
+import { relaunchPlan, TUNED_MARKER, type ProcessSettings } from './runtime-tuning';
 
 const base = (over: Partial<ProcessSettings> = {}): ProcessSettings => ({
   execPath: '/usr/bin/node',
@@ -59,10 +59,5 @@ describe('relaunchPlan', () => {
     const plan = relaunchPlan(base({ env: { A: undefined, B: 'b' } }))!;
     expect(Object.keys(plan.env)).not.toContain('A');
     expect(plan.env.B).toBe('b');
-  });
-
-  test('the tuning is what decisions.md measured', () => {
-    expect(FETCHER_TUNING.nodeFlags).toEqual(['--max-semi-space-size=1']);
-    expect(FETCHER_TUNING.env).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' });
   });
 });
