@@ -20,6 +20,8 @@ export interface FetcherConfig {
   steal: boolean;
   verify: boolean;
   fsync: boolean;
+  force: boolean;
+  verifyOutput: boolean;
   tls: boolean;
   tlsCa: string;
   tlsCert: string;
@@ -55,6 +57,8 @@ export const schema: Schema<FetcherConfig> = {
   steal: { doc: 'work stealing and end game (--no-steal: static equal split)', format: Boolean, default: true, env: 'MSD_STEAL' },
   verify: { doc: 'SHA-256 check of every piece', format: Boolean, default: true, env: 'MSD_VERIFY' },
   fsync: { doc: 'fdatasync data before each state save and before the final rename (--no-fsync: safe against process kills, not power loss)', format: Boolean, default: true, env: 'MSD_FSYNC' },
+  force: { doc: 'download again even when the output already exists and matches the servers (the old file stays until the new one is verified)', format: Boolean, default: false, env: 'MSD_FORCE' },
+  verifyOutput: { doc: 'read the whole output back and check every piece once more before the final rename', format: Boolean, default: false, env: 'MSD_VERIFY_OUTPUT' },
   tls: { doc: 'connect to the servers over TLS (implied by --tls-ca)', format: Boolean, default: false, env: 'MSD_TLS' },
   tlsCa: { doc: 'CA (PEM) the servers\' certificates must chain to (default: system CAs)', format: String, default: '', env: 'MSD_TLS_CA' },
   tlsCert: { doc: 'client certificate (PEM) for mutual TLS', format: String, default: '', env: 'MSD_TLS_CERT' },
@@ -90,6 +94,8 @@ export const flags: FlagSpec[] = [
   { key: 'steal', names: ['--steal'], kind: 'bool' },
   { key: 'verify', names: ['--verify'], kind: 'bool' },
   { key: 'fsync', names: ['--fsync'], kind: 'bool' },
+  { key: 'force', names: ['--force'], kind: 'bool' },
+  { key: 'verifyOutput', names: ['--verify-output'], kind: 'bool' },
   { key: 'tls', names: ['--tls'], kind: 'bool' },
   { key: 'tlsCa', names: ['--tls-ca'], kind: 'value' },
   { key: 'tlsCert', names: ['--tls-cert'], kind: 'value' },
