@@ -1,11 +1,10 @@
 /**
- * Indexing a file: the SHA-256 digest of every piece and the content identity, read with one
- * reused buffer (never the whole file in memory).
+ * Indexing a file: the SHA-256 digest of every piece and the content identity, hashed on every
+ * core by the piece hasher (never the whole file in memory).
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { contentIdentity, PieceGrid } from './piece-grid';
-import { DIGEST_SIZE } from './protocol';
+import { PieceHasher } from './piece-hasher';
 
 export interface FileIndex {
   size: number;
@@ -15,25 +14,25 @@ export interface FileIndex {
   contentId: Buffer;
 }
 
-export async function indexFile(path: string, pieceSize: number, expectedSize?: number): Promise<FileIndex> {
-  const fh = await fsp.open(path, 'r');
+export interface IndexOptions {
+  /** a pool to reuse (a directory's files share one); default: a pool of its own for this file */
+  hasher?: PieceHasher;
+  signal?: AbortSignal;
+}
+
+export async function indexFile(path: string, pieceSize: number, expectedSize?: number, opts: IndexOptions = {}): Promise<FileIndex> {
+  const size = expectedSize ?? (await fsp.stat(path)).size;
+  const grid = new PieceGrid(size, pieceSize);
+  const hasher = opts.hasher ?? new PieceHasher();
   try {
-    const size = expectedSize ?? (await fh.stat()).size;
-    const grid = new PieceGrid(size, pieceSize);
-    const digests = Buffer.alloc(grid.count * DIGEST_SIZE);
-    const buf = Buffer.allocUnsafe(Math.min(pieceSize, Math.max(size, 1)));
-    for (let p = 0; p < grid.count; p++) {
-      const len = grid.length(p);
-      let got = 0;
-      while (got < len) {
-        const { bytesRead } = await fh.read(buf, got, len - got, grid.start(p) + got);
-        if (bytesRead === 0) throw new Error(`${path} shrank while being indexed (at byte ${grid.start(p) + got})`);
-        got += bytesRead;
-      }
-      createHash('sha256').update(buf.subarray(0, len)).digest().copy(digests, p * DIGEST_SIZE);
-    }
-    return { size, pieceSize, grid, digests, contentId: contentIdentity(size, pieceSize, digests) };
+    const digests = await hasher.hash(path, grid, { signal: opts.signal });
+    return fileIndexOf(grid, digests);
   } finally {
-    await fh.close();
+    if (!opts.hasher) await hasher.close();
   }
+}
+
+/** The index of a grid whose digests are known (hashed now, or read from a cache). */
+export function fileIndexOf(grid: PieceGrid, digests: Buffer): FileIndex {
+  return { size: grid.size, pieceSize: grid.pieceSize, grid, digests, contentId: contentIdentity(grid.size, grid.pieceSize, digests) };
 }
