@@ -1,7 +1,7 @@
 /**
  * The server's connection and request limits, hit on purpose from several loopback source
- * addresses: extra connections (per server, per client address) are dropped at accept without a
- * greeting, a pipeline flood past --max-inflight gets BUSY and a closed connection, an oversized
+ * addresses: an extra connection (per server, per client address) is greeted and then told why
+ * with a fatal error frame whose status names the limit, and closed; a pipeline flood past --max-inflight gets BUSY and a closed connection, an oversized
  * request is refused; every hit is counted in msd_server_limit_hits_total{limit}, logged at most
  * once a minute per limit, and the server keeps serving everyone else.
  */
@@ -31,6 +31,16 @@ async function dial(from: string): Promise<{ conn: RawConnection; greeted: boole
   return { conn, greeted };
 }
 
+/** The one frame a connection turned away at a limit gets: id 0, the limit's status, a message naming the setting. */
+async function expectTurnedAway(conn: RawConnection, status: Status, setting: RegExp): Promise<void> {
+  expect(await conn.closedWithin(2000)).toBe(true);
+  const { greeting, frames, error } = conn.parsed();
+  expect(error).toBeUndefined();
+  expect(greeting).toBeDefined();
+  expect(frames.map((f) => [f.header.type, f.header.id, f.header.status])).toEqual([[RequestType.INFO, 0, status]]);
+  expect(frames[0].body.toString('utf8')).toMatch(setting);
+}
+
 async function closeAll(): Promise<void> {
   const all = open.splice(0);
   for (const c of all) c.destroy();
@@ -56,22 +66,20 @@ afterAll(async () => {
 });
 
 describe('connection limits', () => {
-  it('--max-connections-per-client drops the extra connection of one address, not another address', async () => {
+  it('--max-connections-per-client turns away the extra connection of one address with CLIENT_CONNECTION_LIMIT, not another address', async () => {
     const before = await hits('max_connections_per_client');
     for (let i = 0; i < PER_CLIENT; i++) expect((await dial('127.0.0.2')).greeted).toBe(true);
     const extra = await dial('127.0.0.2');
-    expect(extra.greeted).toBe(false);
-    expect(await extra.conn.closedWithin(2000)).toBe(true);
+    await expectTurnedAway(extra.conn, Status.CLIENT_CONNECTION_LIMIT, /3 connections open from 127\.0\.0\.2.*--max-connections-per-client/);
     expect((await dial('127.0.0.3')).greeted).toBe(true);
     expect(await hits('max_connections_per_client')).toBe(before + 1);
   });
 
-  it('--max-connections drops connections past the total, from any address', async () => {
+  it('--max-connections turns away connections past the total, from any address, with CONNECTION_LIMIT', async () => {
     const before = await hits('max_connections');
     for (let i = 0; i < MAX_CONNECTIONS; i++) expect((await dial(`127.0.1.${i + 1}`)).greeted).toBe(true);
     const extra = await dial('127.0.2.1');
-    expect(extra.greeted).toBe(false);
-    expect(await extra.conn.closedWithin(2000)).toBe(true);
+    await expectTurnedAway(extra.conn, Status.CONNECTION_LIMIT, /6 connections open, its limit \(--max-connections\)/);
     expect(await hits('max_connections')).toBe(before + 1);
   });
 
@@ -89,7 +97,7 @@ describe('connection limits', () => {
     const storm = await Promise.all(Array.from({ length: 300 }, (_, i) => RawConnection.open({ port: server.ports[0], localAddress: `127.0.4.${(i % 250) + 1}` })));
     const closedAll = await Promise.all(storm.map((c) => c.closedWithin(5000)));
     expect(closedAll.every(Boolean)).toBe(true);
-    expect(storm.filter((c) => c.parsed().greeting).length).toBe(0);
+    expect(storm.map((c) => c.parsed().frames.map((f) => f.header.status))).toEqual(storm.map(() => [Status.CONNECTION_LIMIT]));
     expect(await hits('max_connections')).toBe(before + 300);
     const logged = server.logs().filter((l) => l.msg === 'limit reached: max_connections');
     expect(logged.length).toBe(1); // once a minute per limit; the rest are counted, not logged

@@ -9,6 +9,7 @@ export * from './piece-hasher';
 export * from './cli-config';
 export * from './token';
 export * from './setting-file';
+export * from './tls-material';
 export * from './version';
 export * from './grpc';
 export * from './observability';

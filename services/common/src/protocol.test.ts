@@ -13,7 +13,7 @@ import {
   MAX_DIGESTS_PER_INFO, MAX_ERROR_BYTES, MAX_INFO_BODY, MAX_LIST_BODY, MAX_NAME_BYTES, MAX_TRACEPARENT,
   maxBodyFor, NONCE_SIZE, PROTOCOL_VERSION, ProtocolError, readU64, Request, REQUEST_HEADER_SIZE, RequestType,
   RESPONSE_HEADER_SIZE, segmentRange, SERVER_HELLO_SIZE, SERVER_MAGIC, ServerFlags, Status, verifyAuthMac, writeU64,
-  MIN_PIECE_SIZE, MAX_PIECE_SIZE,
+  MIN_PIECE_SIZE, MAX_PIECE_SIZE, isConnectionLimit, isRequestType, isStatus, REQUEST_KIND,
 } from './protocol';
 
 const TWO53 = 2 ** 53;
@@ -344,14 +344,14 @@ describe('response header', () => {
     expectProtocolError(() => decodeResponseHeader(b), Status.BAD_REQUEST, /type/);
   });
 
-  it.each([9, 100, 255])('rejects status %d', (s) => {
+  it.each([11, 100, 255])('rejects status %d', (s) => {
     const b = encodeResponseHeader({ type: RequestType.GET, status: Status.OK, id: 1, offset: 0, length: 0 });
     b.writeUInt8(s, 1);
     expectProtocolError(() => decodeResponseHeader(b), Status.BAD_REQUEST, /status/);
   });
 
   it('accepts every defined status', () => {
-    for (let s = Status.OK; s <= Status.NEEDS_NAME; s++) {
+    for (let s = Status.OK; s <= Status.CLIENT_CONNECTION_LIMIT; s++) {
       expect(decodeResponseHeader(encodeResponseHeader({ type: RequestType.INFO, status: s, id: 1, offset: 0, length: 0 })).status).toBe(s);
     }
   });
@@ -362,6 +362,22 @@ describe('response header', () => {
       b.writeUInt32BE(0x0020_0000, at);
       expectProtocolError(() => decodeResponseHeader(b), Status.OUT_OF_RANGE);
     }
+  });
+
+  it('the connection-limit statuses are 9 (server total) and 10 (per client), and only they are limits', () => {
+    expect([Status.CONNECTION_LIMIT, Status.CLIENT_CONNECTION_LIMIT]).toEqual([9, 10]);
+    const limits = [];
+    for (let s = 0; s < 256; s++) if (isStatus(s) && isConnectionLimit(s)) limits.push(s);
+    expect(limits).toEqual([9, 10]);
+    const b = errorResponse(RequestType.INFO, 0, Status.CLIENT_CONNECTION_LIMIT, 'full');
+    expect(b.subarray(0, 8)).toEqual(Buffer.from([1, 10, 0, 0, 0, 0, 0, 0]));
+  });
+
+  it('declares each request kind once, for exactly the types the codec accepts', () => {
+    const accepted = [];
+    for (let t = 0; t < 256; t++) if (isRequestType(t)) accepted.push(t);
+    expect(accepted).toEqual([1, 2, 3, 4]);
+    expect(accepted.map((t) => REQUEST_KIND[t as RequestType])).toEqual(['info', 'get', 'segment', 'list']);
   });
 
   it('error responses carry the message, cut at the limit', () => {
@@ -637,6 +653,7 @@ describe('the examples in docs/protocol.md', () => {
       encodeRequest({ type: RequestType.LIST, id: 4, a: 0, b: 0, name: '' }),
       Buffer.concat([encodeResponseHeader({ type: RequestType.LIST, status: Status.OK, id: 4, offset: 0, length: list.length }), list]),
       errorResponse(RequestType.GET, 9, Status.OUT_OF_RANGE, 'range 100+1 is past the end of f (100 bytes)'),
+      errorResponse(RequestType.INFO, 0, Status.CLIENT_CONNECTION_LIMIT, 'server 0 has 3 connections open from 127.0.0.2, its limit per client (--max-connections-per-client); use fewer connections (--connections-per-server) or raise the limit'),
       errorResponse(RequestType.INFO, 0, Status.AUTH_FAILED, 'authentication failed: wrong token'),
     ];
     const frames = docFrames();

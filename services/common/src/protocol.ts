@@ -2,6 +2,10 @@
  * The segment protocol, version 1: constants, frame layouts, and pure encoders/decoders.
  * docs/protocol.md is the byte-by-byte specification; this file is its only implementation.
  * All integers are big-endian. 64-bit fields must hold safe integers (< 2^53).
+ *
+ * Longer than 300 lines on purpose: it is the whole wire format in the order docs/protocol.md
+ * gives it (hello, request, response, INFO, LIST), so a reader checks one against the other
+ * section by section; split, each half would need the other's constants and helpers.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -37,6 +41,21 @@ export enum RequestType {
   LIST = 4,
 }
 
+/** The name of each request type in metrics, spans and logs: the one list of request kinds. */
+export const REQUEST_KIND = {
+  [RequestType.INFO]: 'info',
+  [RequestType.GET]: 'get',
+  [RequestType.SEGMENT]: 'segment',
+  [RequestType.LIST]: 'list',
+} as const satisfies Record<RequestType, string>;
+export type RequestKind = (typeof REQUEST_KIND)[RequestType];
+export const REQUEST_KINDS: readonly RequestKind[] = Object.values(REQUEST_KIND);
+
+/** True for a type byte this version defines. */
+export function isRequestType(t: number): t is RequestType {
+  return Object.prototype.hasOwnProperty.call(REQUEST_KIND, t);
+}
+
 export enum Status {
   OK = 0,
   BAD_REQUEST = 1,
@@ -47,6 +66,20 @@ export enum Status {
   BUSY = 6,
   INTERNAL = 7,
   NEEDS_NAME = 8,
+  /** Fatal, sent instead of serving: the server has --max-connections connections open. */
+  CONNECTION_LIMIT = 9,
+  /** Fatal, sent instead of serving: this client address has --max-connections-per-client open. */
+  CLIENT_CONNECTION_LIMIT = 10,
+}
+
+/** True for a status byte this version defines. */
+export function isStatus(s: number): s is Status {
+  return typeof Status[s] === 'string';
+}
+
+/** The statuses that mean "full now, try again later or elsewhere": not a fault of the client. */
+export function isConnectionLimit(s: Status): boolean {
+  return s === Status.CONNECTION_LIMIT || s === Status.CLIENT_CONNECTION_LIMIT;
 }
 
 export class ProtocolError extends Error {
@@ -180,7 +213,7 @@ export function encodeRequest(r: Request): Buffer {
 export function decodeRequest(b: Buffer): { request: Request; size: number } | undefined {
   if (b.length < 1) return undefined;
   const type = b.readUInt8(0);
-  if (type < RequestType.INFO || type > RequestType.LIST) throw new ProtocolError(Status.BAD_REQUEST, `unknown request type ${type}`);
+  if (!isRequestType(type)) throw new ProtocolError(Status.BAD_REQUEST, `unknown request type ${type}`);
   if (b.length < REQUEST_HEADER_SIZE) return undefined;
   if (b.readUInt8(1) !== 0) throw new ProtocolError(Status.BAD_REQUEST, 'request flags must be 0');
   const nameLen = b.readUInt16BE(2);
@@ -216,8 +249,8 @@ export function encodeResponseHeader(h: ResponseHeader, into?: Buffer): Buffer {
 export function decodeResponseHeader(b: Buffer, at = 0): ResponseHeader {
   const type = b.readUInt8(at);
   const status = b.readUInt8(at + 1);
-  if (type < RequestType.INFO || type > RequestType.LIST) throw new ProtocolError(Status.BAD_REQUEST, `unknown response type ${type}`);
-  if (status > Status.NEEDS_NAME) throw new ProtocolError(Status.BAD_REQUEST, `unknown status ${status}`);
+  if (!isRequestType(type)) throw new ProtocolError(Status.BAD_REQUEST, `unknown response type ${type}`);
+  if (!isStatus(status)) throw new ProtocolError(Status.BAD_REQUEST, `unknown status ${status}`);
   return { type, status, id: b.readUInt32BE(at + 4), offset: readU64(b, at + 8), length: readU64(b, at + 16) };
 }
 

@@ -8,6 +8,7 @@ import {
   type SegmentServerControlMessages as M,
   type SegmentServerControlTarget,
   type ServerStatus,
+  type ServerTlsMaterial,
   type UnaryHandlers,
 } from '@msd/common';
 
@@ -21,7 +22,7 @@ export interface SegmentServerControlOptions {
   /** counts refused calls (metrics) */
   onAuthFailure?: (method: string) => void;
   /** TLS for the gRPC port (the data port's certificate) */
-  tls?: { key: Buffer; cert: Buffer; clientCa?: Buffer };
+  tls?: ServerTlsMaterial;
   target: SegmentServerControlTarget;
 }
 

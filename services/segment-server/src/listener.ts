@@ -3,35 +3,36 @@
  * original `-p P1 P2 ...` form); they share the catalog but each has its own rate limit, counters
  * and connections.
  */
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { Logger } from '@msd/common';
+import {
+  encodeServerHello, errorResponse, Logger, ServerTlsMaterial, NONCE_SIZE, PROTOCOL_VERSION, RequestType, ServerFlags, Status,
+} from '@msd/common';
 import type { Catalog } from './catalog';
+import type { ListenerState } from './request-handler';
 import { Session } from './session';
-import type { ServerEvents } from './server-events';
+import type { SessionHost, SessionSettings } from './session-host';
+import type { LimitName, ServerEvents } from './server-events';
 import { TokenBucket } from './token-bucket';
 
-export interface ListenerOptions {
+export interface ListenerOptions extends SessionSettings {
   bind: string;
   numServers: number;
-  token: string | undefined;
   rateLimit: number;
-  handshakeTimeoutMs: number;
-  idleTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerClient: number;
-  maxInflight: number;
   /** TLS for the data port: key, certificate, and (for mutual TLS) the CA that client certificates must chain to. */
-  tls?: { key: Buffer; cert: Buffer; clientCa?: Buffer };
+  tls?: ServerTlsMaterial;
 }
 
 const LIMIT_LOG_INTERVAL_MS = 60_000;
 
-export class Listener {
+export class Listener implements SessionHost {
   private readonly server: net.Server;
   readonly sessions = new Set<Session>();
   readonly bucket: TokenBucket;
-  bytesSent = 0;
+  private sent = 0;
   requests = 0;
   draining = false;
   port = 0;
@@ -42,7 +43,7 @@ export class Listener {
 
   constructor(
     readonly serverId: number,
-    readonly options: ListenerOptions,
+    private readonly options: ListenerOptions,
     readonly events: ServerEvents,
     readonly log: Logger,
   ) {
@@ -58,12 +59,50 @@ export class Listener {
   }
 
   /** What this listener serves; until it is set (indexing), connections are refused. */
-  get catalog(): Catalog {
+  get files(): Catalog {
     if (!this.served) throw new Error('listener has no catalog yet');
     return this.served;
   }
   serve(catalog: Catalog): void {
     this.served = catalog;
+  }
+
+  get settings(): SessionSettings {
+    return this.options;
+  }
+
+  state(): ListenerState {
+    return { serverId: this.serverId, numServers: this.options.numServers, draining: this.draining };
+  }
+
+  greeting(nonce: Buffer): Buffer {
+    return encodeServerHello({
+      version: PROTOCOL_VERSION,
+      flags: this.options.token ? ServerFlags.AUTH_REQUIRED : 0,
+      nonce,
+      serverId: this.serverId,
+      numServers: this.options.numServers,
+    });
+  }
+
+  throttle(n: number): number {
+    const wait = this.bucket.take(n);
+    if (wait > 0) this.events.throttled(this.serverId, wait / 1000);
+    return wait;
+  }
+
+  requestTaken(): void {
+    this.requests++;
+  }
+
+  bodySent(n: number, segment: string): void {
+    this.sent += n;
+    this.events.bytesSent(this.serverId, segment, n);
+  }
+
+  /** Body bytes all connections of this listener have sent. */
+  get bytesSent(): number {
+    return this.sent;
   }
 
   listen(port: number): Promise<number> {
@@ -87,17 +126,16 @@ export class Listener {
       return;
     }
     const addr = socket.remoteAddress ?? '?';
-    if (this.sessions.size >= this.options.maxConnections) {
-      this.events.connectionRefused(this.serverId, 'too_many_connections');
-      this.limit('max_connections', addr);
-      socket.destroy();
+    const { maxConnections, maxConnectionsPerClient } = this.options;
+    if (this.sessions.size >= maxConnections) {
+      this.refuseAtLimit(socket, 'max_connections', addr, Status.CONNECTION_LIMIT,
+        `server ${this.serverId} has ${maxConnections} connections open, its limit (--max-connections); try again later or fetch from another server`);
       return;
     }
     const mine = this.perClient.get(addr) ?? 0;
-    if (mine >= this.options.maxConnectionsPerClient) {
-      this.events.connectionRefused(this.serverId, 'too_many_connections');
-      this.limit('max_connections_per_client', addr);
-      socket.destroy();
+    if (mine >= maxConnectionsPerClient) {
+      this.refuseAtLimit(socket, 'max_connections_per_client', addr, Status.CLIENT_CONNECTION_LIMIT,
+        `server ${this.serverId} has ${mine} connections open from ${addr}, its limit per client (--max-connections-per-client); use fewer connections (--connections-per-server) or raise the limit`);
       return;
     }
     this.perClient.set(addr, mine + 1);
@@ -105,8 +143,21 @@ export class Listener {
     this.sessions.add(new Session(socket, this, addr));
   }
 
+  /**
+   * Tells a client why it is turned away before closing: the greeting (so it knows it reached a
+   * segment server), then a fatal error frame whose status names the limit (docs/protocol.md §6).
+   * No session is made; the socket is destroyed a second later if the client does not close first.
+   */
+  private refuseAtLimit(socket: net.Socket, limit: LimitName, addr: string, status: Status, message: string): void {
+    this.events.connectionRefused(this.serverId, 'too_many_connections');
+    this.limit(limit, addr);
+    socket.write(this.greeting(randomBytes(NONCE_SIZE)));
+    socket.end(errorResponse(RequestType.INFO, 0, status, message));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
   /** A limit was hit: counted every time, logged at most once a minute per limit. */
-  limit(name: string, client: string): void {
+  limit(name: LimitName, client: string): void {
     this.events.limitHit(this.serverId, name);
     const now = Date.now();
     const entry = this.limitLog.get(name);

@@ -7,15 +7,21 @@ import {
   packageVersion,
   registerBuildInfo,
   type BuildInfo,
+  REQUEST_KINDS,
+  type RequestKind,
 } from '@msd/common';
-import type { ServerEvents } from './server-events';
+import type { LimitName, ServerEvents } from './server-events';
 
 /** Every segment-server metric name starts with this. */
 export const SERVER_METRIC_PREFIX = 'msd_server_';
 
-export type RequestKind = 'info' | 'get' | 'segment' | 'list';
-/** Request outcomes; anything else the caller passes is kept but bounded (see `BoundedLabel`). */
-export type RequestOutcome = 'ok' | 'error' | 'refused' | 'not_found' | 'bad_request' | 'cancelled' | 'unauthorized' | (string & {});
+/**
+ * Request outcomes the session emits: `ok`, the lower-cased status of a request-level refusal
+ * (request-handler), or `internal` when serving failed mid-way (the connection is then closed).
+ * Anything else a caller passes is kept but bounded (see `BoundedLabel`).
+ */
+export const REQUEST_OUTCOMES = ['ok', 'not_found', 'out_of_range', 'busy', 'needs_name', 'internal'] as const;
+export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number] | (string & {});
 export type AuthFailurePlace = 'data' | 'grpc';
 /** Why a data connection was refused; registered at zero. Other strings are kept but bounded. */
 export const REFUSE_REASONS = ['draining', 'not_indexed', 'too_many_connections', 'auth', 'protocol', 'tls'] as const;
@@ -26,7 +32,6 @@ const AUTH_PLACES: readonly AuthFailurePlace[] = ['data', 'grpc'];
 export const REQUEST_DURATION_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 const MAX_REASONS = 16;
-const KINDS: readonly RequestKind[] = ['info', 'get', 'segment', 'list'];
 
 /**
  * The segment-server's Prometheus metrics (`msd_server_*`) on a registry the process owns.
@@ -49,7 +54,7 @@ export class ServerMetrics implements ServerEvents {
   private readonly throttledSeconds: CellTable<null>;
   private readonly authFailures: CellTable<string>;
   private readonly limitHits: CellTable<string>;
-  private readonly outcomeLabel = new BoundedLabel(MAX_REASONS, ['ok', 'error', 'refused']);
+  private readonly outcomeLabel = new BoundedLabel(MAX_REASONS, REQUEST_OUTCOMES);
   private readonly refuseLabel = new BoundedLabel(MAX_REASONS, REFUSE_REASONS);
   private readonly limitLabel = new BoundedLabel(MAX_REASONS);
 
@@ -67,7 +72,7 @@ export class ServerMetrics implements ServerEvents {
     });
     const requestTable = (kind: RequestKind): CellTable<string> =>
       new CellTable((s, outcome) => requests.cell({ server_id: String(s), kind, outcome }));
-    this.requests = { info: requestTable('info'), get: requestTable('get'), segment: requestTable('segment'), list: requestTable('list') };
+    this.requests = Object.fromEntries(REQUEST_KINDS.map((k) => [k, requestTable(k)])) as Record<RequestKind, CellTable<string>>;
     this.requestSeconds = new Histogram({
       registers: [registry], name: `${p}request_duration_seconds`, labelNames: ['server_id', 'kind'],
       help: 'Time from a request header read to its last byte written, by kind.',
@@ -92,7 +97,7 @@ export class ServerMetrics implements ServerEvents {
     this.sentBytes.get(serverId, '');
     this.indexed.get(serverId, null);
     this.throttledSeconds.get(serverId, null);
-    for (const kind of KINDS) this.requestLabelsFor(serverId, kind);
+    for (const kind of REQUEST_KINDS) this.requestLabelsFor(serverId, kind);
     for (const reason of REFUSE_REASONS) this.refused.get(serverId, reason);
     for (const where of AUTH_PLACES) this.authFailures.get(serverId, where);
   }
@@ -139,7 +144,7 @@ export class ServerMetrics implements ServerEvents {
     this.authFailures.get(serverId, where).value += 1;
   }
 
-  limitHit(serverId: number, limit: string): void {
+  limitHit(serverId: number, limit: LimitName): void {
     this.limitHits.get(serverId, this.limitLabel.map(limit)).value += 1;
   }
 

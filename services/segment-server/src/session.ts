@@ -2,28 +2,26 @@
  * One client connection: greeting, handshake, then pipelined requests answered in order.
  * Reads the file in bounded chunks into two reused buffers and writes with backpressure, so a
  * connection holds at most two chunks however large the range. Any malformed input ends the
- * connection with an error frame; nothing a client sends can throw out of here.
+ * connection with an error frame; nothing a client sends can throw out of here. What to answer is
+ * request-handler's pure `planResponse`; everything else it needs comes through `SessionHost`.
  */
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import {
-  decodeClientHello, decodeRequest, encodeInfoBody, encodeListBody, encodeResponseHeader, encodeServerHello,
-  errorResponse, MAX_DIGESTS_PER_INFO, NONCE_SIZE, PROTOCOL_VERSION, ProtocolError, Request, RequestType,
-  segmentRange, ServerFlags, Status, verifyAuthMac, DIGEST_SIZE, REQUEST_HEADER_SIZE, MAX_NAME_BYTES,
+  decodeClientHello, decodeRequest, errorResponse, isRequestType, NONCE_SIZE, ProtocolError, Request, REQUEST_KIND,
+  RequestType, Status, verifyAuthMac, REQUEST_HEADER_SIZE, MAX_NAME_BYTES,
   contextFromTraceparent, endSpan, SPAN, SPAN_ATTR, startSpan, tracingEnabled,
 } from '@msd/common';
 import type { Span } from '@opentelemetry/api';
-import type { Listener } from './listener';
+import { planResponse } from './request-handler';
 import type { CatalogEntry } from './catalog';
+import type { SessionHost } from './session-host';
 
 const readAsync = promisify(fs.read);
 export const CHUNK_SIZE = 1024 * 1024;
 const MAX_PENDING_INPUT = REQUEST_HEADER_SIZE + MAX_NAME_BYTES;
-const KIND: Record<RequestType, 'info' | 'get' | 'segment' | 'list'> = {
-  [RequestType.INFO]: 'info', [RequestType.GET]: 'get', [RequestType.SEGMENT]: 'segment', [RequestType.LIST]: 'list',
-};
 
 export interface Transfer { file: string; offset: number; length: number; sent: number }
 
@@ -44,31 +42,26 @@ export class Session {
   /** Runs while a begun request waits for its remaining bytes and nothing else is going on. */
   private frameTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly socket: Socket, private readonly owner: Listener, readonly address: string) {
+  constructor(private readonly socket: Socket, private readonly host: SessionHost, readonly address: string) {
     this.client = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const settings = host.settings;
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());
     this.handshakeTimer = setTimeout(() => {
-      owner.limit('handshake_timeout', this.client);
+      host.limit('handshake_timeout', this.client);
       this.fail(RequestType.INFO, 0, new ProtocolError(Status.BAD_REQUEST, 'handshake timeout'));
-    }, owner.options.handshakeTimeoutMs);
+    }, settings.handshakeTimeoutMs);
     this.handshakeTimer.unref();
-    if (owner.options.idleTimeoutMs > 0) {
+    if (settings.idleTimeoutMs > 0) {
       // no bytes either way for this long: a silent client, or one that stopped reading
-      socket.setTimeout(owner.options.idleTimeoutMs, () => {
-        owner.limit('idle_timeout', this.client);
+      socket.setTimeout(settings.idleTimeoutMs, () => {
+        host.limit('idle_timeout', this.client);
         this.close();
       });
     }
-    socket.write(encodeServerHello({
-      version: PROTOCOL_VERSION,
-      flags: owner.options.token ? ServerFlags.AUTH_REQUIRED : 0,
-      nonce: this.nonce,
-      serverId: owner.serverId,
-      numServers: owner.options.numServers,
-    }));
+    socket.write(host.greeting(this.nonce));
   }
 
   get idle(): boolean {
@@ -81,7 +74,7 @@ export class Session {
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.frameTimer);
     this.socket.destroy();
-    this.owner.sessionClosed(this);
+    this.host.sessionClosed(this);
   }
 
   /** Ends the connection once queued work is done (drain). */
@@ -91,16 +84,17 @@ export class Session {
 
   private onData(d: Buffer): void {
     if (this.closed) return;
+    const { settings } = this.host;
     this.input = this.input.length ? Buffer.concat([this.input, d]) : d;
     try {
       if (!this.handshaken) {
         const h = decodeClientHello(this.input);
         if (!h) return this.checkPending();
         this.input = this.input.subarray(h.size);
-        const token = this.owner.options.token;
-        if (token && !verifyAuthMac(token, this.nonce, h.hello.auth)) {
-          this.owner.events.authFailure(this.owner.serverId, 'data');
-          this.owner.events.connectionRefused(this.owner.serverId, 'auth');
+        if (settings.token && !verifyAuthMac(settings.token, this.nonce, h.hello.auth)) {
+          const { serverId } = this.host.state();
+          this.host.events.authFailure(serverId, 'data');
+          this.host.events.connectionRefused(serverId, 'auth');
           throw new ProtocolError(Status.AUTH_FAILED, h.hello.auth.length ? 'authentication failed: wrong token' : 'authentication required: this server needs a token (--token or --token-file)');
         }
         this.handshaken = true;
@@ -108,24 +102,24 @@ export class Session {
         clearTimeout(this.handshakeTimer);
       }
       for (;;) {
-        if (this.input.length >= 4 && this.input.readUInt8(0) >= RequestType.INFO && this.input.readUInt8(0) <= RequestType.LIST && this.input.readUInt16BE(2) > MAX_NAME_BYTES) {
-          this.owner.limit('max_request_bytes', this.client); // decodeRequest refuses it just below
+        if (this.input.length >= 4 && isRequestType(this.input.readUInt8(0)) && this.input.readUInt16BE(2) > MAX_NAME_BYTES) {
+          this.host.limit('max_request_bytes', this.client); // decodeRequest refuses it just below
         }
         const r = decodeRequest(this.input);
         if (!r) break;
         this.input = this.input.subarray(r.size);
         this.queue.push(r.request);
-        if (this.queue.length > this.owner.options.maxInflight * 2) {
-          this.owner.limit('max_inflight', this.client);
-          throw new ProtocolError(Status.BUSY, `more than ${this.owner.options.maxInflight} requests in flight on one connection`);
+        if (this.queue.length > settings.maxInflight * 2) {
+          this.host.limit('max_inflight', this.client);
+          throw new ProtocolError(Status.BUSY, `more than ${settings.maxInflight} requests in flight on one connection`);
         }
       }
       this.checkPending();
     } catch (err) {
       const type = this.input.length ? this.input.readUInt8(0) : 0;
-      return this.fail(type >= 1 && type <= 4 ? type : RequestType.INFO, 0, err);
+      return this.fail(isRequestType(type) ? type : RequestType.INFO, 0, err);
     }
-    if (this.queue.length >= this.owner.options.maxInflight) this.socket.pause();
+    if (this.queue.length >= settings.maxInflight) this.socket.pause();
     void this.pump();
     this.armFrameTimer();
   }
@@ -136,7 +130,8 @@ export class Session {
    * second (slowloris) resets it forever.
    */
   private armFrameTimer(): void {
-    const waiting = this.handshaken && !this.closed && this.input.length > 0 && this.idle && this.owner.options.idleTimeoutMs > 0;
+    const timeout = this.host.settings.idleTimeoutMs;
+    const waiting = this.handshaken && !this.closed && this.input.length > 0 && this.idle && timeout > 0;
     if (!waiting) {
       clearTimeout(this.frameTimer);
       this.frameTimer = undefined;
@@ -144,15 +139,15 @@ export class Session {
     }
     if (this.frameTimer) return;
     this.frameTimer = setTimeout(() => {
-      this.owner.limit('request_timeout', this.client);
+      this.host.limit('request_timeout', this.client);
       this.close();
-    }, this.owner.options.idleTimeoutMs);
+    }, timeout);
     this.frameTimer.unref();
   }
 
   private checkPending(): void {
     if (this.input.length > MAX_PENDING_INPUT + 64) {
-      this.owner.limit('max_request_bytes', this.client);
+      this.host.limit('max_request_bytes', this.client);
       throw new ProtocolError(Status.BAD_REQUEST, 'frame too large');
     }
     if (this.input.length === 0) this.input = Buffer.alloc(0);
@@ -163,7 +158,7 @@ export class Session {
     if (this.closed) return;
     const status = err instanceof ProtocolError ? err.status : Status.INTERNAL;
     const msg = err instanceof Error ? err.message : String(err);
-    if (status === Status.BAD_REQUEST || status === Status.UNSUPPORTED_VERSION) this.owner.events.connectionRefused(this.owner.serverId, 'protocol');
+    if (status === Status.BAD_REQUEST || status === Status.UNSUPPORTED_VERSION) this.host.events.connectionRefused(this.host.state().serverId, 'protocol');
     this.socket.end(errorResponse(type, id, status, msg));
     // `closed` is set below, so close() would do nothing here: destroy the socket itself, or a
     // peer that never closes its side (allowHalfOpen) would hold the descriptor forever, uncounted
@@ -171,7 +166,7 @@ export class Session {
     this.closed = true;
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.frameTimer);
-    this.owner.sessionClosed(this);
+    this.host.sessionClosed(this);
   }
 
   private async pump(): Promise<void> {
@@ -180,95 +175,53 @@ export class Session {
     try {
       while (this.queue.length && !this.closed) {
         const req = this.queue.shift()!;
-        if (this.queue.length < this.owner.options.maxInflight / 2) this.socket.resume();
+        if (this.queue.length < this.host.settings.maxInflight / 2) this.socket.resume();
         await this.serve(req);
       }
     } finally {
       this.working = false;
     }
     this.armFrameTimer();
-    if (this.owner.draining && this.idle && !this.closed) this.socket.end();
+    if (this.host.state().draining && this.idle && !this.closed) this.socket.end();
   }
 
   private async serve(req: Request): Promise<void> {
     const started = performance.now();
-    const kind = KIND[req.type];
-    const ev = this.owner.events;
-    const sid = this.owner.serverId;
-    this.owner.requests++;
-    let span: Span | undefined;
-    if (tracingEnabled()) {
-      span = startSpan(SPAN.serverRequest, { [SPAN_ATTR.kind]: kind, [SPAN_ATTR.serverId]: sid, [SPAN_ATTR.rangeStart]: req.a, [SPAN_ATTR.rangeLength]: req.b }, this.traceparent ? contextFromTraceparent(this.traceparent) : undefined);
-    }
+    const kind = REQUEST_KIND[req.type];
+    const state = this.host.state();
+    this.host.requestTaken();
+    const span = this.startSpan(req, state.serverId);
     let outcome = 'ok';
     let failure: unknown;
     const sentBefore = this.sent;
-    let sentBytes = 0;
     try {
-      if (this.owner.draining && (req.type === RequestType.GET || req.type === RequestType.SEGMENT)) {
-        throw new ProtocolError(Status.BUSY, 'server is draining; fetch this range from another server');
+      const plan = planResponse(req, this.host.files, state);
+      if (plan.kind === 'refusal') {
+        // a request-level error keeps the connection: the frame was well formed
+        outcome = Status[plan.status].toLowerCase();
+        failure = new ProtocolError(plan.status, plan.message);
+        this.socket.write(plan.frame);
+      } else if (plan.kind === 'frame') {
+        this.socket.write(plan.frame);
+      } else {
+        this.socket.write(plan.header);
+        await this.sendRange(plan.entry, plan.offset, plan.length, plan.segment);
       }
-      switch (req.type) {
-        case RequestType.LIST: {
-          const body = encodeListBody(this.owner.catalog.list().map((e) => ({ name: e.name, size: e.index.size })));
-          this.socket.write(Buffer.concat([encodeResponseHeader({ type: req.type, status: Status.OK, id: req.id, offset: 0, length: body.length }), body]));
-          break;
-        }
-        case RequestType.INFO: {
-          const e = this.lookup(req.name);
-          const count = e.index.grid.count;
-          if (req.a > count) throw new ProtocolError(Status.OUT_OF_RANGE, `first digest ${req.a} is past the last piece (${count} pieces)`);
-          const n = Math.min(req.b, MAX_DIGESTS_PER_INFO, count - req.a);
-          const body = encodeInfoBody({
-            size: e.index.size, pieceSize: e.index.pieceSize, pieceCount: count, serverId: sid,
-            numServers: this.owner.options.numServers, contentId: e.index.contentId, name: e.name,
-            firstDigest: req.a, digests: e.index.digests.subarray(req.a * DIGEST_SIZE, (req.a + n) * DIGEST_SIZE),
-          });
-          this.socket.write(Buffer.concat([encodeResponseHeader({ type: req.type, status: Status.OK, id: req.id, offset: 0, length: body.length }), body]));
-          break;
-        }
-        case RequestType.GET:
-        case RequestType.SEGMENT: {
-          const e = this.lookup(req.name);
-          let offset = req.a;
-          let length = req.b;
-          let segment = '';
-          if (req.type === RequestType.SEGMENT) {
-            ({ offset, length } = segmentRange(e.index.size, req.a, req.b));
-            segment = req.b <= 64 ? String(req.a) : 'other';
-          } else if (offset + length > e.index.size) {
-            throw new ProtocolError(Status.OUT_OF_RANGE, `range ${offset}+${length} is past the end of ${e.name} (${e.index.size} bytes)`);
-          }
-          this.socket.write(encodeResponseHeader({ type: req.type, status: Status.OK, id: req.id, offset, length }));
-          await this.sendRange(e, offset, length, segment);
-          break;
-        }
-      }
-      ev.request(sid, kind, 'ok', (performance.now() - started) / 1000);
     } catch (err) {
       failure = err;
-      if (err instanceof ProtocolError) {
-        outcome = Status[err.status].toLowerCase();
-        ev.request(sid, kind, outcome, (performance.now() - started) / 1000);
-        // a request-level error keeps the connection: the frame was well formed
-        if (!this.closed) this.socket.write(errorResponse(req.type, req.id, err.status, err.message));
-      } else {
-        outcome = 'internal';
-        ev.request(sid, kind, outcome, (performance.now() - started) / 1000);
-        this.owner.log.error('request failed', { client: this.client, error: err instanceof Error ? err.message : String(err) });
-        this.close(); // the response may be half written: the only safe thing is to end the stream
-      }
+      outcome = 'internal';
+      this.host.log.error('request failed', { client: this.client, error: err instanceof Error ? err.message : String(err) });
+      this.close(); // the response may be half written: the only safe thing is to end the stream
     } finally {
-      sentBytes = this.sent - sentBefore;
-      if (span) endSpan(span, outcome, failure, { [SPAN_ATTR.bytes]: sentBytes });
+      this.host.events.request(state.serverId, kind, outcome, (performance.now() - started) / 1000);
+      if (span) endSpan(span, outcome, failure, { [SPAN_ATTR.bytes]: this.sent - sentBefore });
     }
   }
 
-  private lookup(name: string): CatalogEntry {
-    const e = this.owner.catalog.get(name);
-    if (e) return e;
-    if (name === '' && this.owner.catalog.directoryMode) throw new ProtocolError(Status.NEEDS_NAME, 'this server serves a directory: name a file (fetcher --file NAME)');
-    throw new ProtocolError(Status.NOT_FOUND, `no such file: ${JSON.stringify(name)}`);
+  private startSpan(req: Request, serverId: number): Span | undefined {
+    if (!tracingEnabled()) return undefined;
+    const attrs = { [SPAN_ATTR.kind]: REQUEST_KIND[req.type], [SPAN_ATTR.serverId]: serverId, [SPAN_ATTR.rangeStart]: req.a, [SPAN_ATTR.rangeLength]: req.b };
+    return startSpan(SPAN.serverRequest, attrs, this.traceparent ? contextFromTraceparent(this.traceparent) : undefined);
   }
 
   private async sendRange(e: CatalogEntry, offset: number, length: number, segment: string): Promise<void> {
@@ -276,9 +229,7 @@ export class Session {
     const inFlight: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
     const t: Transfer = { file: e.name, offset, length, sent: 0 };
     this.current = t;
-    const bucket = this.owner.bucket;
-    const ev = this.owner.events;
-    const sid = this.owner.serverId;
+    const host = this.host;
     let pos = offset;
     let left = length;
     let i = 0;
@@ -287,9 +238,8 @@ export class Session {
         await inFlight[i];
         if (this.closed || this.socket.destroyed) return;
         const n = Math.min(left, CHUNK_SIZE);
-        const wait = bucket.take(n);
+        const wait = host.throttle(n);
         if (wait > 0) {
-          ev.throttled(sid, wait / 1000);
           await new Promise((r) => setTimeout(r, wait));
           if (this.closed) return;
         }
@@ -301,8 +251,7 @@ export class Session {
         left -= bytesRead;
         t.sent += bytesRead;
         this.sent += bytesRead;
-        this.owner.bytesSent += bytesRead;
-        ev.bytesSent(sid, segment, bytesRead);
+        host.bodySent(bytesRead, segment);
         i ^= 1;
       }
       await Promise.all(inFlight);

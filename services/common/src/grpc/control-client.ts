@@ -4,6 +4,7 @@ import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
 import { HEALTH_SERVICE, loadControlProtos, serviceDefinition, type ControlServiceSpec } from './proto-files';
 import type { MethodMap } from './method-types';
 import { tokenMetadata } from './token-auth';
+import type { ClientTlsMaterial } from '../tls-material';
 
 export type HealthServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
@@ -13,7 +14,7 @@ export interface ControlClientOptions {
   /** deadline of unary calls (default 10 s) */
   timeoutMs?: number;
   /** TLS (PEM): trust anchors (default: system CAs) and an optional client certificate (mutual TLS) */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  tls?: Omit<ClientTlsMaterial, 'servername'>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;

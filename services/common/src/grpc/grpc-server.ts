@@ -5,6 +5,7 @@ import type { ServingStatus } from 'grpc-health-check';
 import { PublishedHealth, type HealthStatus } from './health-status';
 import { loadControlProtos, type ControlServiceSpec } from './proto-files';
 import { TokenCheck } from './token-auth';
+import type { ServerTlsMaterial } from '../tls-material';
 
 /** Handed to `register`: what a control service needs to add itself. */
 export interface GrpcRegistration {
@@ -30,7 +31,7 @@ export interface GrpcServerOptions {
   /** called with the method name on every refused call (metrics count these) */
   onAuthFailure?: (method: string) => void;
   /** TLS (PEM): key and certificate; with clientCa, clients must present a certificate chaining to it */
-  tls?: { key: Buffer; cert: Buffer; clientCa?: Buffer };
+  tls?: ServerTlsMaterial;
   /** control services to load: reflection describes them, health reports each by name */
   services: readonly ControlServiceSpec[];
   register(registration: GrpcRegistration): void;
