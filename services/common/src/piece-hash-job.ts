@@ -3,6 +3,8 @@
 export interface HashJob {
   id: number;
   path: string;
+  /** when set, read this descriptor (the process's own: threads share it) instead of opening path */
+  fd?: number;
   size: number;
   pieceSize: number;
   /** slot i hashes piece `first + i`, or `pieces[i]` when a list is given */

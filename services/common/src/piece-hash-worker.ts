@@ -21,7 +21,7 @@ function run(job: HashJob): HashJobResult {
   let fd: number | undefined;
   let hashed = 0;
   try {
-    fd = fs.openSync(job.path, 'r');
+    fd = job.fd ?? fs.openSync(job.path, 'r');
     for (;;) {
       const b = Atomics.add(ctl, 0, 1);
       if (b >= batches) break;
@@ -54,7 +54,7 @@ function run(job: HashJob): HashJobResult {
     Atomics.store(ctl, 1, 1); // the job has failed: the other threads stop too
     return { hashed, error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall } };
   } finally {
-    if (fd !== undefined) fs.closeSync(fd);
+    if (fd !== undefined && job.fd === undefined) fs.closeSync(fd);
   }
 }
 

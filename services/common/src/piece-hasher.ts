@@ -46,17 +46,20 @@ export class PieceHasher {
     if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError(`bad thread count ${threads}`);
   }
 
-  /** Digests of pieces [first, end) of the grid (default: all), 32 bytes each, in piece order. */
-  hash(file: string, grid: PieceGrid, opts: { first?: number; end?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+  /**
+   * Digests of pieces [first, end) of the grid (default: all), 32 bytes each, in piece order. With
+   * `fd`, the threads read that open descriptor (exactly the file being served) and `file` only names it.
+   */
+  hash(file: string, grid: PieceGrid, opts: { first?: number; end?: number; signal?: AbortSignal; fd?: number } = {}): Promise<Buffer> {
     const first = opts.first ?? 0;
     const end = opts.end ?? grid.count;
-    return this.enqueue(file, grid, { first, end }, false, opts.signal);
+    return this.enqueue(file, grid, { first, end }, false, opts.signal, opts.fd);
   }
 
   /** The pieces (default: all) whose bytes in `file` do not match `expected` (32 bytes per piece of the grid). */
-  async check(file: string, grid: PieceGrid, expected: Buffer, pieces: PieceSelection = { first: 0, end: grid.count }, opts: { signal?: AbortSignal } = {}): Promise<{ bad: number[] }> {
+  async check(file: string, grid: PieceGrid, expected: Buffer, pieces: PieceSelection = { first: 0, end: grid.count }, opts: { signal?: AbortSignal; fd?: number } = {}): Promise<{ bad: number[] }> {
     if (expected.length !== grid.count * DIGEST_SIZE) throw new RangeError(`expected ${grid.count} digests, got ${expected.length / DIGEST_SIZE}`);
-    const got = await this.enqueue(file, grid, pieces, true, opts.signal);
+    const got = await this.enqueue(file, grid, pieces, true, opts.signal, opts.fd);
     const bad: number[] = [];
     const count = got.length / DIGEST_SIZE;
     for (let slot = 0; slot < count; slot++) {
@@ -72,13 +75,13 @@ export class PieceHasher {
   }
 
   /** One job at a time uses every thread; later calls wait their turn. */
-  private enqueue(file: string, grid: PieceGrid, pieces: PieceSelection, shortIsBad: boolean, signal?: AbortSignal): Promise<Buffer> {
-    const job = this.queue.then(() => this.run(file, grid, pieces, shortIsBad, signal));
+  private enqueue(file: string, grid: PieceGrid, pieces: PieceSelection, shortIsBad: boolean, signal?: AbortSignal, fd?: number): Promise<Buffer> {
+    const job = this.queue.then(() => this.run(file, grid, pieces, shortIsBad, signal, fd));
     this.queue = job.catch(() => undefined);
     return job;
   }
 
-  private async run(file: string, grid: PieceGrid, pieces: PieceSelection, shortIsBad: boolean, signal?: AbortSignal): Promise<Buffer> {
+  private async run(file: string, grid: PieceGrid, pieces: PieceSelection, shortIsBad: boolean, signal?: AbortSignal, fd?: number): Promise<Buffer> {
     if (this.closed) throw new MsdError('E_INTERNAL', 'piece hasher used after close()');
     signal?.throwIfAborted();
     const count = isRun(pieces) ? pieces.end - pieces.first : pieces.length;
@@ -101,7 +104,7 @@ export class PieceHasher {
     const stop = (): void => { Atomics.store(new Int32Array(control), 1, 1); };
     signal?.addEventListener('abort', stop, { once: true });
     const base: Omit<HashJob, 'id'> = {
-      path: file, size: grid.size, pieceSize: grid.pieceSize, first: isRun(pieces) ? pieces.first : 0, count,
+      path: file, fd, size: grid.size, pieceSize: grid.pieceSize, first: isRun(pieces) ? pieces.first : 0, count,
       pieces: list, batch, control, digests, shortIsBad,
     };
     let results: HashJobResult[];

@@ -1,5 +1,6 @@
 /** segment-server settings: schema, flags (original and modern spellings) and the typed result. */
 import type { Schema } from 'convict';
+import type { IndexSettings } from './catalog';
 import { FlagSpec, loadConfig, MAX_PIECE_SIZE, MIN_PIECE_SIZE, MsdError, readSettingFile, usage } from '@msd/common';
 
 export interface ServerConfig {
@@ -12,6 +13,10 @@ export interface ServerConfig {
   portBase: number | null;
   bind: string;
   pieceSize: number;
+  indexCache: boolean;
+  indexCacheDir: string;
+  hashThreads: number;
+  expectContentId: string;
   rateLimit: number;
   grpcPort: number | null;
   metricsPort: number | null;
@@ -43,6 +48,10 @@ export const schema: Schema<ServerConfig> = {
   portBase: { doc: 'if set, the data port is this plus the server ID', format: 'optional-port', default: null, env: 'MSD_PORT_BASE' },
   bind: { doc: 'address to listen on', format: String, default: '127.0.0.1', env: 'MSD_BIND' },
   pieceSize: { doc: 'piece size (verification grid)', format: 'size', default: 1024 * 1024, env: 'MSD_PIECE_SIZE' },
+  indexCache: { doc: 'keep the piece index in a cache file, so a restart serves at once (--no-index-cache: hash at every start)', format: Boolean, default: true, env: 'MSD_INDEX_CACHE' },
+  indexCacheDir: { doc: 'directory of index cache files (default: .msd-index beside the served file or in the served directory)', format: String, default: '', env: 'MSD_INDEX_CACHE_DIR' },
+  hashThreads: { doc: 'threads that hash pieces while indexing (0 = every available core)', format: 'whole', default: 0, env: 'MSD_HASH_THREADS' },
+  expectContentId: { doc: 'content identity (64 hex digits) the served file must have, else exit 2', format: String, default: '', env: 'MSD_EXPECT_CONTENT_ID' },
   rateLimit: { doc: 'bytes per second per server (0 = unlimited)', format: 'size', default: 0, env: 'MSD_RATE_LIMIT' },
   grpcPort: { doc: 'gRPC health and control port (off when unset)', format: 'optional-port', default: null, env: 'MSD_GRPC_PORT' },
   metricsPort: { doc: 'Prometheus /metrics port (off when unset)', format: 'optional-port', default: null, env: 'MSD_METRICS_PORT' },
@@ -74,6 +83,10 @@ export const flags: FlagSpec[] = [
   { key: 'portBase', names: ['--port-base'], kind: 'value' },
   { key: 'bind', names: ['--bind'], kind: 'value' },
   { key: 'pieceSize', names: ['--piece-size'], kind: 'value' },
+  { key: 'indexCache', names: ['--index-cache'], kind: 'bool' },
+  { key: 'indexCacheDir', names: ['--index-cache-dir'], kind: 'value' },
+  { key: 'hashThreads', names: ['--hash-threads'], kind: 'value' },
+  { key: 'expectContentId', names: ['--expect-content-id'], kind: 'value' },
   { key: 'rateLimit', names: ['--rate-limit'], kind: 'value' },
   { key: 'grpcPort', names: ['--grpc-port'], kind: 'value' },
   { key: 'metricsPort', names: ['--metrics-port'], kind: 'value' },
@@ -130,6 +143,9 @@ function checkSettings(c: ServerConfig): void {
   if (c.pieceSize < MIN_PIECE_SIZE || c.pieceSize > MAX_PIECE_SIZE) {
     throw new MsdError('E_CONFIG', `invalid configuration: pieceSize (--piece-size, MSD_PIECE_SIZE): ${c.pieceSize} bytes is not between 4KiB and 16MiB`);
   }
+  if (c.expectContentId && !/^[0-9a-fA-F]{64}$/.test(c.expectContentId)) {
+    throw new MsdError('E_CONFIG', `invalid configuration: expectContentId (--expect-content-id, MSD_EXPECT_CONTENT_ID): "${c.expectContentId}" is not 64 hex digits; give the content identity \`segment-server index FILE\` prints`);
+  }
   if (c.bind.trim() === '') {
     throw new MsdError('E_CONFIG', 'invalid configuration: bind (--bind, MSD_BIND): empty; give an address such as 127.0.0.1 (this host only) or 0.0.0.0 (all interfaces)');
   }
@@ -150,4 +166,9 @@ export function readTls(c: ServerConfig): { key: Buffer; cert: Buffer; clientCa?
     key: readSettingFile('tls-key (--tls-key, MSD_TLS_KEY)', c.tlsKey),
     clientCa: c.tlsClientCa ? readSettingFile('tls-client-ca (--tls-client-ca, MSD_TLS_CLIENT_CA)', c.tlsClientCa) : undefined,
   };
+}
+
+/** How files are indexed: the cache, the hashing threads, the pinned identity. */
+export function indexSettings(c: ServerConfig): IndexSettings {
+  return { cache: { enabled: c.indexCache, dir: c.indexCacheDir }, threads: c.hashThreads, expectContentId: c.expectContentId.toLowerCase() };
 }

@@ -3,7 +3,7 @@ import {
   createLogger, createMetricsRegistry, ExitCode, Logger, MetricsServer, MsdError, resolveToken, shutdownTracing,
   startMetricsServer, VERSION,
 } from '@msd/common';
-import { helpText, planListeners, readConfig, readTls, ServerConfig } from './config';
+import { helpText, indexSettings, planListeners, readConfig, readTls, ServerConfig } from './config';
 import { startSegmentServerControl, SegmentServerControl } from './control-service';
 import { ServerMetrics } from './metrics';
 import { SegmentServerApp } from './server-app';
@@ -36,7 +36,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const metrics = new ServerMetrics(registry, { version: VERSION });
     for (const l of plan.listeners) metrics.registerServer(l.serverId);
     app = new SegmentServerApp({
-      file: c.file, pieceSize: c.pieceSize, listeners: plan.listeners, bind: c.bind, numServers: plan.numServers,
+      file: c.file, pieceSize: c.pieceSize, indexing: indexSettings(c), listeners: plan.listeners, bind: c.bind, numServers: plan.numServers,
       token, rateLimit: c.rateLimit, handshakeTimeoutMs: c.handshakeTimeout * 1000, idleTimeoutMs: c.idleTimeout * 1000,
       maxConnections: c.maxConnections, maxConnectionsPerClient: c.maxConnectionsPerClient, maxInflight: Math.max(1, c.maxInflight),
       tls,

@@ -3,7 +3,7 @@
  * Readiness (for health) is `indexed && !draining`.
  */
 import { formatBytes, formatRate, Logger, SegmentServerControlTarget, ServerStatus } from '@msd/common';
-import { Catalog } from './catalog';
+import { Catalog, IndexSettings } from './catalog';
 import { Listener, ListenerOptions } from './listener';
 import type { ListenerPlan } from './config';
 import { noEvents, ServerEvents } from './server-events';
@@ -11,6 +11,7 @@ import { noEvents, ServerEvents } from './server-events';
 export interface AppOptions extends ListenerOptions {
   file: string;
   pieceSize: number;
+  indexing: IndexSettings;
   listeners: ListenerPlan[];
 }
 
@@ -54,7 +55,7 @@ export class SegmentServerApp implements SegmentServerControlTarget {
       }
     }
     try {
-      this.catalog = await Catalog.open(this.options.file, this.options.pieceSize, this.log);
+      this.catalog = await Catalog.open(this.options.file, this.options.pieceSize, this.log, this.options.indexing);
     } catch (err) {
       await this.stop(0);
       throw err;
