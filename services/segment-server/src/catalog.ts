@@ -29,8 +29,15 @@ export interface CatalogEntry {
   fd: number;
 }
 
+/** Where a file's index came from, and the cache file that holds it (undefined: in memory only). */
+export interface IndexOrigin {
+  source: 'cache' | 'hashed';
+  cache: string | undefined;
+}
+
 export class Catalog {
   private readonly entries = new Map<string, CatalogEntry>();
+  private readonly origins = new Map<string, IndexOrigin>();
   constructor(readonly root: string, readonly directoryMode: boolean) {}
 
   get(name: string): CatalogEntry | undefined {
@@ -39,6 +46,9 @@ export class Catalog {
   }
   single(): CatalogEntry | undefined {
     return this.directoryMode ? undefined : this.entries.values().next().value;
+  }
+  origin(name: string): IndexOrigin | undefined {
+    return this.origins.get(name);
   }
   list(): CatalogEntry[] {
     return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -50,7 +60,8 @@ export class Catalog {
     this.entries.clear();
   }
 
-  static async open(location: string, pieceSize: number, log: Logger, indexing: IndexSettings): Promise<Catalog> {
+  /** `fill`: the index command, which waits out a just-modified file's racy window so that it is cached. */
+  static async open(location: string, pieceSize: number, log: Logger, indexing: IndexSettings, fill = false): Promise<Catalog> {
     let st;
     try {
       st = await fsp.stat(location);
@@ -67,10 +78,10 @@ export class Catalog {
     const hasher = new PieceHasher(indexing.threads || defaultHashThreads());
     try {
       if (st.isFile()) {
-        await c.add(path.basename(location), path.resolve(location), pieceSize, log, hasher, cacheDir);
+        await c.add(path.basename(location), path.resolve(location), pieceSize, log, hasher, cacheDir, fill);
       } else {
         const skip = cacheDir && (await fsp.realpath(cacheDir).catch(() => cacheDir));
-        for (const rel of await walk(root, root, skip)) await c.add(rel, path.join(root, rel), pieceSize, log, hasher, cacheDir);
+        for (const rel of await walk(root, root, skip)) await c.add(rel, path.join(root, rel), pieceSize, log, hasher, cacheDir, fill);
         if (c.entries.size === 0) log.warn('directory has no regular files to serve', { directory: root });
       }
     } catch (err) {
@@ -87,7 +98,7 @@ export class Catalog {
     return c;
   }
 
-  private async add(name: string, file: string, pieceSize: number, log: Logger, hasher: PieceHasher, cacheDir: string | undefined): Promise<void> {
+  private async add(name: string, file: string, pieceSize: number, log: Logger, hasher: PieceHasher, cacheDir: string | undefined, fill: boolean): Promise<void> {
     if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
       log.warn('file not served: its name is longer than the protocol allows', { file: name.slice(0, 200), maxBytes: MAX_NAME_BYTES });
       return;
@@ -96,8 +107,9 @@ export class Catalog {
     const fd = await openAsync(file, 'r');
     try {
       const cachePath = cacheDir && cacheFileFor(cacheDir, await fsp.realpath(file), pieceSize);
-      const { index, source, cached } = await cachedIndex({ file, fd, pieceSize, cachePath, hasher, log });
+      const { index, source, cached } = await cachedIndex({ file, fd, pieceSize, cachePath, hasher, log, waitForStableMtime: fill });
       this.entries.set(name, { name, path: file, index, fd });
+      this.origins.set(name, { source, cache: cached });
       log.info('indexed file', { file: name, size: index.size, pieces: index.grid.count, contentId: index.contentId.toString('hex'), source, cache: cached ?? 'none', ms: Date.now() - started });
     } catch (err) {
       fs.closeSync(fd);

@@ -5,10 +5,12 @@ import {
 } from '@msd/common';
 import { helpText, indexSettings, planListeners, readConfig, readTls, ServerConfig } from './config';
 import { startSegmentServerControl, SegmentServerControl } from './control-service';
+import { indexCommand } from './index-command';
 import { ServerMetrics } from './metrics';
 import { SegmentServerApp } from './server-app';
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (argv[0] === 'index') return indexCommand(argv.slice(1), env).catch((err: unknown) => reportFatal(err));
   let c: ServerConfig;
   try {
     const parsed = readConfig(argv, env);
