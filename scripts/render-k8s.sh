@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Generates the plain manifests in k8s/ from the Helm chart, for people without Helm.
-#   scripts/render-k8s.sh            copy grafana/dashboard.json into the chart, write k8s/
+#   scripts/render-k8s.sh            copy grafana/dashboard.json and alerts.yaml into the chart, write k8s/
 #   scripts/render-k8s.sh --stdout   print the generated manifest (test/chart uses it to detect drift)
 # Values: charts/multi-server-downloader/ci/k8s-values.yaml; release "msd", namespace "msd".
 set -euo pipefail
@@ -10,12 +10,14 @@ chart=charts/multi-server-downloader
 helm="$root/.tools/bin/helm"
 [ -x "$helm" ] || bash scripts/install-tools.sh >&2
 
-# The chart embeds the same dashboard file as grafana/ (Helm cannot read outside the chart).
+# The chart embeds the same dashboard and alert files as grafana/ (Helm cannot read outside the chart).
 if [ "${1:-}" != "--stdout" ]; then
-  if [ ! -f grafana/dashboard.json ]; then
-    echo "render-k8s: grafana/dashboard.json is missing" >&2; exit 1
-  fi
-  cmp -s grafana/dashboard.json "$chart/files/dashboard.json" || cp grafana/dashboard.json "$chart/files/dashboard.json"
+  for f in dashboard.json alerts.yaml; do
+    if [ ! -f "grafana/$f" ]; then
+      echo "render-k8s: grafana/$f is missing" >&2; exit 1
+    fi
+    cmp -s "grafana/$f" "$chart/files/$f" || cp "grafana/$f" "$chart/files/$f"
+  done
 fi
 
 render() {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CHART_DIR, CI_DIR, HELM, findObject, renderChart, type K8sObject } from './helm';
+import { CHART_DIR, CI_DIR, HELM, fetcherJob, findObject, renderChart, type K8sObject } from './helm';
 import { envValue, podSpecs, type Container, type JobObject, type StatefulSetObject } from './workloads';
 
 /** What the chart promises, read off what it renders. */
@@ -12,7 +12,7 @@ function render(file: string, set: string[] = []): K8sObject[] {
 }
 const server = (objects: K8sObject[]): StatefulSetObject => findObject<StatefulSetObject>(objects, 'StatefulSet', '-segment-server');
 const serverContainer = (objects: K8sObject[]): Container => server(objects).spec.template.spec.containers[0] as Container;
-const job = (objects: K8sObject[]): JobObject => findObject<JobObject>(objects, 'Job', '-fetcher');
+const job = (objects: K8sObject[]): JobObject => fetcherJob(objects);
 const fetcherContainer = (objects: K8sObject[]): Container => job(objects).spec.template.spec.containers.find((c) => c.name === 'fetcher') as Container;
 
 describe.each([
@@ -54,12 +54,16 @@ describe.each([
     expect(sts.spec.template.metadata.labels).toMatchObject(headless.spec.selector);
   });
 
-  it('probes the numeric gRPC port the program is told to listen on', () => {
+  it('gates readiness on gRPC health, and startup and liveness on the process answering at all', () => {
     const grpcPort = Number(envValue(c, 'MSD_GRPC_PORT'));
     expect(grpcPort).toBe(9090);
     expect(envValue(c, 'MSD_METRICS_BIND')).toBe('0.0.0.0');
-    for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) {
-      expect(probe?.grpc?.port).toBe(grpcPort);
+    // Readiness: grpc.health.v1 on the numeric port, NOT_SERVING while indexing and draining.
+    expect(c.readinessProbe?.grpc?.port).toBe(grpcPort);
+    // Startup and liveness: never the health service that drain turns NOT_SERVING.
+    for (const probe of [c.startupProbe, c.livenessProbe]) {
+      expect(probe?.grpc).toBeUndefined();
+      expect(probe?.httpGet).toEqual({ path: '/metrics', port: 'metrics' });
     }
     expect(c.ports?.find((p) => p.name === 'grpc')?.containerPort).toBe(grpcPort);
     expect(c.ports?.find((p) => p.name === 'metrics')?.containerPort).toBe(Number(envValue(c, 'MSD_METRICS_PORT')));
@@ -77,12 +81,14 @@ describe.each([
 });
 
 describe('every pod of every values file', () => {
-  const all = ['default-values.yaml', 'eight-replicas-port-per-replica-values.yaml', 'fetcher-off-values.yaml', 'existing-claims-values.yaml'].flatMap((f) =>
+  const all = ['default-values.yaml', 'eight-replicas-port-per-replica-values.yaml', 'fetcher-off-values.yaml', 'existing-claims-values.yaml', 'subchart-values.yaml'].flatMap((f) =>
     podSpecs(render(f)).map((p) => ({ ...p, file: f })),
   );
 
   it.each(all.map((p) => [`${p.file} ${p.owner}`, p]))('meets the restricted Pod Security Standard: %s', (_id, { spec }) => {
-    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    // A fixed UID unless the values hand the choice to the platform (OpenShift's UID ranges).
+    expect(spec.securityContext?.runAsUser).toBe(_id.startsWith('subchart-values') ? undefined : 10001);
     expect(spec.automountServiceAccountToken).toBe(false);
     for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
       expect(c.securityContext).toMatchObject({
@@ -96,7 +102,7 @@ describe('every pod of every values file', () => {
       expect(c.resources?.requests).toBeDefined();
       expect(c.resources?.limits?.memory).toBeDefined();
     }
-    for (const v of spec.volumes ?? []) expect(v.hostPath === undefined || _id.includes('eight-replicas')).toBe(true);
+    for (const v of spec.volumes ?? []) expect(v.hostPath).toBeUndefined();
   });
 
   it('labels every object with app.kubernetes.io/*', () => {
@@ -154,7 +160,7 @@ describe('the fetcher Job', () => {
   it('is absent when fetcher.enabled is false', () => {
     const off = render('fetcher-off-values.yaml');
     expect(off.filter((o) => o.kind === 'Job' || o.kind === 'PersistentVolumeClaim' || o.kind === 'PodMonitor')).toEqual([]);
-    expect(server(off).spec.template.spec.initContainers?.[0]?.command).toEqual(['sh', '-c', 'head -c 67108864 /dev/urandom > /data/data.bin']);
+    expect(server(off).spec.template.spec.initContainers?.[0]?.command).toEqual(['sh', '-c', 'yes multi-server-downloader | head -c 67108864 > /data/data.bin']);
   });
 });
 
@@ -163,6 +169,7 @@ describe('optional objects', () => {
     const file = [ci('monitors-values.yaml')];
     const kinds = (objs: K8sObject[]): string[] => objs.map((o) => o.kind).filter((k) => k.endsWith('Monitor')).sort();
     expect(kinds(renderChart({ valuesFiles: file, apiVersions: ['monitoring.coreos.com/v1'] }))).toEqual(['PodMonitor', 'ServiceMonitor']);
+    expect(kinds(renderChart({ apiVersions: ['monitoring.coreos.com/v1'] }))).toEqual(['PodMonitor', 'ServiceMonitor']);
     expect(kinds(renderChart({ valuesFiles: file }))).toEqual([]);
     expect(kinds(renderChart({ valuesFiles: file, set: ['serviceMonitor.force=true'] }))).toEqual(['ServiceMonitor']);
     const sm = findObject(renderChart({ valuesFiles: file, apiVersions: ['monitoring.coreos.com/v1'] }), 'ServiceMonitor') as K8sObject & { spec: { endpoints: Array<{ port: string; path: string }> } };
@@ -194,10 +201,17 @@ describe('optional objects', () => {
 
 describe('NOTES.txt', () => {
   it('tells how to watch the Job, run the checks and open the dashboard', () => {
-    const out = execFileSync(HELM, ['install', 'msd', CHART_DIR, '--dry-run=client', '-n', 'downloads', '-f', ci('default-values.yaml')], { encoding: 'utf8' });
+    const out = execFileSync(HELM, ['install', 'msd', CHART_DIR, '--dry-run=client', '-n', 'downloads'], { encoding: 'utf8' });
     const notes = out.slice(out.indexOf('NOTES:'));
     const dashboard = JSON.parse(readFileSync(path.join(CHART_DIR, 'files', 'dashboard.json'), 'utf8')) as { title: string; uid: string };
-    expect(notes).toContain('kubectl -n downloads logs -f job/msd-multi-server-downloader-fetcher -c fetcher');
+    const jobName = job(renderChart({})).metadata.name;
+    expect(notes).toContain(`kubectl -n downloads logs -f job/${jobName} -c fetcher`);
+    expect(notes).toContain(`kubectl -n downloads wait --for=condition=complete --timeout=1h job/${jobName}`);
+    // what happened, how to use it, how to serve a real file, why the dashboard may be empty
+    expect(notes).toContain('a generated demo file, /data/demo.bin (64Mi from the seed "multi-server-downloader"');
+    expect(notes).toContain('mount the claim msd-multi-server-downloader-fetcher-output in your pod');
+    expect(notes).toContain('--set source.type=http --set source.file=big.iso');
+    expect(notes).toContain('the monitoring.coreos.com/v1 API (Prometheus Operator) was not found');
     expect(notes).toContain('helm test -n downloads msd');
     expect(notes).toContain(`"${dashboard.title}"`);
     expect(notes).toContain(`/d/${dashboard.uid}`);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { CHART_DIR, CI_DIR, tryHelmTemplate } from './helm';
+import { CHART_DIR, tryHelmTemplate } from './helm';
 
 /** values.schema.json covers every value and refuses bad ones with a message naming the value. */
 interface Schema {
@@ -24,8 +24,11 @@ function describedPaths(value: unknown, s: Schema, at: string, missing: string[]
   }
 }
 
+/** Objects left open on purpose: what a parent chart shares with its subcharts. */
+const CONVENTIONALLY_OPEN = ['.global'];
+
 describe('values.schema.json', () => {
-  it('describes every value in values.yaml and closes every object', () => {
+  it('describes every value in values.yaml and closes every object but the conventional extension points', () => {
     const missing: string[] = [];
     describedPaths(values, schema, '', missing);
     expect(missing).toEqual([]);
@@ -37,34 +40,55 @@ describe('values.schema.json', () => {
       }
     };
     walk(schema, '');
-    expect(open).toEqual([]);
+    expect(open).toEqual(CONVENTIONALLY_OPEN);
   });
 
-  const defaults = path.join(CI_DIR, 'default-values.yaml');
   it.each([
     ['0 replicas', ['segmentServer.replicas=0'], /segmentServer\/replicas.*minimum: got 0, want 1/],
     ['a port out of range', ['segmentServer.port=70000'], /segmentServer\/port.*maximum: got 70,000, want 65,535/],
     ['a gRPC port of 0', ['segmentServer.grpcPort=0'], /segmentServer\/grpcPort.*minimum: got 0, want 1/],
-    ['a missing file source', ['source.existingClaim='], /source\/existingClaim.*minLength: got 0, want 1/],
-    ['an unknown source type', ['source.type=s3'], /source\/type.*value must be one of 'existingClaim', 'hostPath', 'initContainer'/],
-    ['a hostPath source without a path', ['source.type=hostPath'], /source\/hostPath.*minLength: got 0, want 1/],
-    ['an init container without a command', ['source.type=initContainer', 'source.initContainer.image=busybox'], /source\/initContainer\/command.*minItems: got 0, want 1/],
-    ['a misspelled value', ['segmentServer.replica=3'], /segmentServer.*additional properties 'replica' not allowed/],
+    ['an unknown source type', ['source.type=s3'], /source\/type.*value must be one of 'demo', 'existingClaim', 'http', 'image', 'hostPath', 'initContainer'/],
+    ['a misspelled value of ours', ['segmentServer.replica=3'], /segmentServer.*additional properties 'replica' not allowed/],
+    ['a misspelled top-level value', ['sourc.type=http'], /at '': additional properties 'sourc' not allowed/],
     ['an OTEL variable without the OTEL_ prefix', ['fetcher.otel.HTTP_PROXY=x'], /fetcher\/otel.*additional properties 'HTTP_PROXY' not allowed/],
     ['a bad piece size', ['segmentServer.pieceSize=huge'], /segmentServer\/pieceSize.*does not match pattern/],
+    ['a SHA-256 that is not 64 hex digits', ['source.http.sha256=abc'], /source\/http\/sha256.*does not match pattern/],
+    ['an image digest without sha256:', ['fetcher.image.digest=md5:12ab'], /fetcher\/image\/digest.*does not match pattern/],
+    ['a demo size with a unit Kubernetes has but the generator lacks', ['source.demo.size=1G'], /source\/demo\/size.*does not match pattern/],
   ])('refuses %s with a message naming the value', (_what, set, message) => {
-    const r = tryHelmTemplate({ valuesFiles: [defaults], set });
+    const r = tryHelmTemplate({ set });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/values don't meet the specifications of the schema/);
     expect(r.stderr).toMatch(message);
   });
 
   it.each([
-    ['servers serving a directory without fetcher.file', ['source.file='], /fetcher.file is required when source.file is empty/],
+    ['an existingClaim source without a claim', ['source.type=existingClaim'], /source\.existingClaim is empty: name the PersistentVolumeClaim/],
+    ['an http source without a URL', ['source.type=http', `source.http.sha256=${'a'.repeat(64)}`], /source\.http\.url "" is not an http:\/\/ or https:\/\/ URL/],
+    ['an http source without a digest', ['source.type=http', 'source.http.url=https://example.org/f'], /source\.http\.sha256 "" is not a SHA-256 digest: give the 64 hex digits/],
+    ['an http source without a file name', ['source.type=http', 'source.file=', 'source.http.url=https://example.org/f', `source.http.sha256=${'a'.repeat(64)}`], /source\.file is empty: source\.type=http writes one file/],
+    ['an image source without a reference', ['source.type=image'], /source\.image\.reference is empty/],
+    ['a hostPath source without a path', ['source.type=hostPath'], /source\.hostPath is empty: give the node directory/],
+    ['an init container without a command', ['source.type=initContainer', 'source.initContainer.image=busybox'], /source\.initContainer\.image and source\.initContainer\.command are required/],
+    ['servers serving a directory without fetcher.file', ['source.type=existingClaim', 'source.existingClaim=c', 'source.file='], /fetcher\.file is empty while source\.file is empty/],
     ['base port + replicas beyond 65535', ['segmentServer.portPerReplica=true', 'segmentServer.port=65530', 'segmentServer.replicas=8'], /exceeds 65535 with portPerReplica/],
-  ])('refuses %s in the templates with a clear message', (_what, set, message) => {
-    const r = tryHelmTemplate({ valuesFiles: [defaults], set });
+    ['annotations for a ServiceAccount the chart does not create', ['serviceAccount.create=false', 'serviceAccount.annotations.a=b'], /serviceAccount\.annotations are set but serviceAccount\.create is false/],
+  ])('refuses %s in the templates, in the chart\'s words', (_what, set, message) => {
+    const r = tryHelmTemplate({ set });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('refuses an image source on a cluster older than 1.33, naming the alternative', () => {
+    const r = tryHelmTemplate({ set: ['source.type=image', 'source.image.reference=r.example/data:1'], kubeVersion: '1.31.0' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/source\.type=image needs Kubernetes 1\.33 .* use source\.type=http or existingClaim/);
+  });
+
+  it('installs with no values at all, and accepts what a parent chart puts in global', () => {
+    expect(tryHelmTemplate({}).status).toBe(0);
+    const r = tryHelmTemplate({ set: ['global.storageClass=fast', 'global.postgresql.auth.username=x', 'global.imageRegistry=mirror.example/msd'] });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   });
 });

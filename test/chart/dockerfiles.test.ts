@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CI_DIR, REPO_ROOT, findObject, renderChart } from './helm';
+import { CI_DIR, REPO_ROOT, fetcherJob, findObject, renderChart } from './helm';
 import type { Container, JobObject, StatefulSetObject } from './workloads';
 import { FETCHER_TUNING, relaunchPlan } from '../../services/fetcher/src/runtime-tuning';
 
@@ -28,7 +28,7 @@ function instructions(file: string): Instruction[] {
 const objects = renderChart({ valuesFiles: [path.join(CI_DIR, 'default-values.yaml')] });
 const chartContainer: Record<string, Container> = {
   'segment-server': findObject<StatefulSetObject>(objects, 'StatefulSet', '-segment-server').spec.template.spec.containers[0] as Container,
-  fetcher: findObject<JobObject>(objects, 'Job', '-fetcher').spec.template.spec.containers.find((c) => c.name === 'fetcher') as Container,
+  fetcher: fetcherJob<JobObject>(objects).spec.template.spec.containers.find((c) => c.name === 'fetcher') as Container,
 };
 
 describe.each(['segment-server', 'fetcher'])('services/%s/Dockerfile', (program) => {

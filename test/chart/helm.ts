@@ -38,10 +38,14 @@ export interface RenderOptions {
   /** API versions the fake cluster offers besides the built-in ones. */
   apiVersions?: string[];
   skipTests?: boolean;
+  /** Kubernetes version helm pretends the cluster runs (default KUBE_VERSION). */
+  kubeVersion?: string;
+  /** Another copy of the chart (a directory or a packaged .tgz). */
+  chart?: string;
 }
 
 function templateArgs(opts: RenderOptions): string[] {
-  const args = ['template', opts.release ?? 'msd', CHART_DIR, '--namespace', opts.namespace ?? 'downloads', '--kube-version', KUBE_VERSION];
+  const args = ['template', opts.release ?? 'msd', opts.chart ?? CHART_DIR, '--namespace', opts.namespace ?? 'downloads', '--kube-version', opts.kubeVersion ?? KUBE_VERSION];
   for (const f of opts.valuesFiles ?? []) args.push('-f', f);
   for (const s of opts.set ?? []) args.push('--set', s);
   for (const v of opts.apiVersions ?? []) args.push('--api-versions', v);
@@ -80,5 +84,12 @@ export function helmLint(valuesFile: string): string {
 export function findObject<T extends K8sObject = K8sObject>(objects: K8sObject[], kind: string, nameSuffix = ''): T {
   const found = objects.filter((o) => o.kind === kind && o.metadata.name.endsWith(nameSuffix));
   if (found.length !== 1) throw new Error(`expected one ${kind} named *${nameSuffix}, found ${found.length}`);
+  return found[0] as T;
+}
+
+/** The fetcher Job: its name is <fullname>-fetcher-<8 hex digits of its spec's hash>. */
+export function fetcherJob<T extends K8sObject = K8sObject>(objects: K8sObject[]): T {
+  const found = objects.filter((o) => o.kind === 'Job' && /-fetcher-[0-9a-f]{8}$/.test(o.metadata.name));
+  if (found.length !== 1) throw new Error(`expected one Job named *-fetcher-<hash>, found ${found.length}`);
   return found[0] as T;
 }

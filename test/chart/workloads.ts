@@ -7,7 +7,14 @@ export interface EnvVar {
   valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
 }
 export interface ContainerPort { name?: string; containerPort: number; protocol?: string }
-export interface Probe { grpc?: { port: number; service?: string }; periodSeconds?: number; failureThreshold?: number }
+export interface Probe {
+  grpc?: { port: number; service?: string };
+  httpGet?: { path: string; port: number | string };
+  tcpSocket?: { port: number | string };
+  periodSeconds?: number;
+  failureThreshold?: number;
+  timeoutSeconds?: number;
+}
 export interface VolumeMount { name: string; mountPath: string; readOnly?: boolean; subPath?: string }
 export interface SecurityContext {
   runAsNonRoot?: boolean;

@@ -6,8 +6,9 @@
  *   node check-servers.js --grpc=h0:9090,h1:9090 [--timeout=SECONDS]
  *       waits until every server answers SERVING on grpc.health.v1 (service "");
  *   ... --data=h0:4450,h1:4450 --bytes=N [--file=NAME] [--token-file=PATH]
- *       then also reads the first N bytes of the file from each server over the data protocol
- *       and checks that server i reports server ID i.
+ *       then also reads the first N bytes of the file from each server over the data protocol,
+ *       checks that server i reports server ID i, and that every server reports the same
+ *       content identity (a replica serving other bytes would make every fetch fail).
  *
  * Used by the fetcher Job's wait-for-servers init container and by the `helm test` pod.
  * Exit 0: all good; 1: a check failed or timed out (the reason is printed); 2: bad arguments.
@@ -134,7 +135,9 @@ async function readSome(addr, ordinal, opts, token, deadline) {
     const want = Math.min(opts.bytes, info.size);
     const body = await request(p.RequestType.GET, 2, 0, want);
     if (body.length !== want) throw new Error(`asked for ${want} bytes, got ${body.length}`);
-    console.log(`${addr.text}: server ${hello.serverId} of ${hello.numServers}, file of ${info.size} bytes, read ${want} bytes`);
+    const contentId = info.contentId.toString('hex');
+    console.log(`${addr.text}: server ${hello.serverId} of ${hello.numServers}, file of ${info.size} bytes, content ${contentId.slice(0, 16)}, read ${want} bytes`);
+    return contentId;
   } finally {
     socket.destroy();
   }
@@ -153,10 +156,16 @@ async function main() {
     await waitServing(opts.grpc, deadline);
     if (opts.data.length > 0) {
       const token = opts.tokenFile ? fs.readFileSync(opts.tokenFile, 'utf8').trim() : '';
+      const identities = new Map(); // content identity -> server IDs
       for (const [ordinal, addr] of opts.data.entries()) {
-        await readSome(addr, ordinal, opts, token, Math.max(deadline, Date.now() + 10000)).catch((err) => {
+        const id = await readSome(addr, ordinal, opts, token, Math.max(deadline, Date.now() + 10000)).catch((err) => {
           throw new Error(`${addr.text}: ${err.message}`);
         });
+        identities.set(id, [...(identities.get(id) || []), ordinal]);
+      }
+      if (identities.size > 1) {
+        const groups = [...identities].map(([id, servers]) => `server(s) ${servers.join(', ')}: ${id.slice(0, 16)}`).join('; ');
+        throw new Error(`servers disagree about the content (${groups}): every replica must serve the same file; check the source of the replicas that differ`);
       }
     }
     console.log(`check-servers: all ${opts.grpc.length} servers OK`);

@@ -1,0 +1,161 @@
+{{/* The fetcher Job's spec, and its name: <fullname>-fetcher-<hash of this spec>.
+A Job's pod template is immutable, so an upgrade that changes anything the Job runs (chart or
+image version, server list, a fetcher setting) names a new Job: Helm creates it and deletes the
+old one (whose pod saves its resume state on SIGTERM), and the new pod resumes from that state,
+or, when the output is already complete, checks it and exits at once. An upgrade that changes
+nothing here keeps the same Job. */}}
+
+{{- define "msd.fetcher.jobName" -}}
+{{- printf "%s-%s" (include "msd.fetcher.name" .) (include "msd.fetcher.jobSpec" . | sha256sum | trunc 8) }}
+{{- end }}
+
+{{- define "msd.fetcher.jobSpec" -}}
+{{- $f := .Values.fetcher }}
+{{- $fetcherImage := include "msd.image" (list $f.image .) }}
+backoffLimit: {{ $f.backoffLimit }}
+{{- if not (kindIs "invalid" $f.ttlSecondsAfterFinished) }}
+ttlSecondsAfterFinished: {{ $f.ttlSecondsAfterFinished }}
+{{- end }}
+{{- if not (kindIs "invalid" $f.activeDeadlineSeconds) }}
+activeDeadlineSeconds: {{ $f.activeDeadlineSeconds }}
+{{- end }}
+podFailurePolicy:
+  rules:
+    # Evictions and node drains do not count against backoffLimit: the next pod resumes.
+    - action: Ignore
+      onPodConditions:
+        - type: DisruptionTarget
+          status: "True"
+    # Exit code 2 is a configuration error: retrying cannot help.
+    - action: FailJob
+      onExitCodes:
+        containerName: fetcher
+        operator: In
+        values: [2]
+template:
+  metadata:
+    labels:
+      {{- include "msd.podLabels" (list . "fetcher" $f.podLabels) | nindent 6 }}
+    {{- with $f.podAnnotations }}
+    annotations:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+  spec:
+    restartPolicy: Never
+    {{- include "msd.podCommon" (list . $f) | trim | nindent 4 }}
+    # SIGTERM makes the fetcher save its state; give it time to fsync.
+    terminationGracePeriodSeconds: 30
+    initContainers:
+      # Waits until every server answers SERVING on grpc.health.v1, so that the Job's
+      # retries are not spent while the servers are still indexing the file.
+      - name: wait-for-servers
+        image: {{ $fetcherImage | quote }}
+        imagePullPolicy: {{ $f.image.pullPolicy }}
+        command: [node, /opt/msd/check-servers.js]
+        args:
+          - --grpc={{ include "msd.server.grpcAddresses" . }}
+          - --timeout={{ $f.waitForServersSeconds }}
+        env:
+          - name: NODE_PATH
+            value: /app/node_modules
+        {{- with $f.containerSecurityContext }}
+        securityContext:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+        resources:
+          requests:
+            cpu: 10m
+            memory: 32Mi
+          limits:
+            memory: 128Mi
+        volumeMounts:
+          - name: scripts
+            mountPath: /opt/msd
+            readOnly: true
+    containers:
+      - name: fetcher
+        image: {{ $fetcherImage | quote }}
+        imagePullPolicy: {{ $f.image.pullPolicy }}
+        command: [node, /app/services/fetcher/bin/fetcher.js]
+        env:
+          - name: MSD_SERVERS
+            value: {{ include "msd.server.addresses" . | quote }}
+          - name: MSD_OUTPUT
+            value: /out/
+          {{- if not .Values.source.file }}
+          # The servers serve a directory: fetch this file of it.
+          - name: MSD_FILE
+            value: {{ $f.file | quote }}
+          {{- end }}
+          - name: MSD_CONNECTIONS_PER_SERVER
+            value: {{ $f.connectionsPerServer | quote }}
+          - name: MSD_STATE_INTERVAL
+            value: {{ $f.stateInterval | quote }}
+          - name: MSD_GRPC_PORT
+            value: {{ $f.grpcPort | quote }}
+          - name: MSD_METRICS_PORT
+            value: {{ $f.metricsPort | quote }}
+          - name: MSD_METRICS_BIND
+            value: 0.0.0.0
+          {{- with $f.pushgatewayUrl }}
+          - name: MSD_PUSHGATEWAY_URL
+            value: {{ . | quote }}
+          {{- end }}
+          - name: MSD_LOG_FORMAT
+            value: json
+          - name: MSD_LOG_LEVEL
+            value: {{ $f.logLevel | quote }}
+          {{- include "msd.token.env" . | trim | nindent 10 }}
+          {{- range $key := keys $f.otel | sortAlpha }}
+          - name: {{ $key }}
+            value: {{ index $f.otel $key | toString | quote }}
+          {{- end }}
+          {{- with $f.extraEnv }}
+          {{- toYaml . | nindent 10 }}
+          {{- end }}
+        ports:
+          - name: grpc
+            containerPort: {{ $f.grpcPort }}
+            protocol: TCP
+          - name: metrics
+            containerPort: {{ $f.metricsPort }}
+            protocol: TCP
+        {{- with $f.containerSecurityContext }}
+        securityContext:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+        {{- with $f.resources }}
+        resources:
+          {{- toYaml . | nindent 10 }}
+        {{- end }}
+        volumeMounts:
+          - name: out
+            mountPath: /out
+          - name: tmp
+            mountPath: /tmp
+          {{- include "msd.token.volumeMount" . | trim | nindent 10 }}
+    volumes:
+      - name: out
+        persistentVolumeClaim:
+          claimName: {{ include "msd.output.claimName" . }}
+      - name: tmp
+        emptyDir:
+          sizeLimit: 64Mi
+      - name: scripts
+        configMap:
+          name: {{ include "msd.fullname" . }}-scripts
+          defaultMode: 0444
+      {{- include "msd.token.volume" . | trim | nindent 6 }}
+    {{- with $f.nodeSelector }}
+    nodeSelector:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with $f.tolerations }}
+    tolerations:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with $f.affinity }}
+    affinity:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+{{- end }}
