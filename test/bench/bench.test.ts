@@ -31,6 +31,14 @@ const ROW_KINDS = [
   'unequal:no-steal',
   'memory:fetcher-big',
   'memory:server-clients',
+  'index:cold-source',
+  'index:cold-source-1t',
+  'index:sha256sum-source',
+  'index:cold-big',
+  'index:sha256sum-big',
+  'index:warm-big',
+  'index:warm-sparse',
+  'index:sha256sum-sparse',
 ];
 
 interface Run {

@@ -23,6 +23,7 @@ const GROUP_TITLES = /** @type {Record<string, string>} */ ({
   sweep: 'sweep (servers x connections per server, verify on)',
   unequal: 'unequal servers (one at a quarter rate)',
   memory: 'memory (RSS cli: largest fetcher; CPU cli: all fetchers)',
+  index: 'index (page cache; MB/s = bytes hashed, or served from the cache, per second)',
 });
 
 /** @param {number | null} x @param {number} digits */

@@ -79,8 +79,8 @@ function summarize(cases) {
   const aria2 = ref('aria2c-x4');
   const curl = ref('curl');
   for (const r of rows) {
-    // Rate-limited and memory rows measure something else: a ratio to a peer would mislead.
-    if (!Number.isFinite(r.wallS.median) || r.group === 'memory' || r.group === 'unequal') continue;
+    // Rate-limited, memory and index rows measure something else: a ratio to a peer would mislead.
+    if (!Number.isFinite(r.wallS.median) || r.group === 'memory' || r.group === 'unequal' || r.group === 'index') continue;
     if (aria2) r.vsAria2 = r.wallS.median / aria2.wallS.median;
     if (curl) r.vsCurl = r.wallS.median / curl.wallS.median;
   }
