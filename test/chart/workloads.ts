@@ -76,3 +76,21 @@ export function podSpecs(objects: K8sObject[]): Array<{ owner: string; spec: Pod
   }
   return out;
 }
+
+export interface VolumeClaimTemplate { metadata: { name: string }; spec: object }
+
+/**
+ * Pod `ordinal` of a StatefulSet as its controller makes it: the template's labels plus the
+ * ordinal labels, and for each volumeClaimTemplate a volume on the claim <template>-<pod name>.
+ */
+export function statefulSetPod(sts: StatefulSetObject, ordinal: number): { name: string; labels: Record<string, string>; spec: PodSpec } {
+  const name = `${sts.metadata.name}-${ordinal}`;
+  const templates = (sts.spec as { volumeClaimTemplates?: VolumeClaimTemplate[] }).volumeClaimTemplates ?? [];
+  const claimVolumes: Volume[] = templates.map((t) => ({ name: t.metadata.name, persistentVolumeClaim: { claimName: `${t.metadata.name}-${name}` } }));
+  const spec = sts.spec.template.spec;
+  return {
+    name,
+    labels: { ...sts.spec.template.metadata.labels, 'apps.kubernetes.io/pod-index': String(ordinal), 'statefulset.kubernetes.io/pod-name': name },
+    spec: { ...spec, volumes: [...(spec.volumes ?? []), ...claimVolumes] },
+  };
+}

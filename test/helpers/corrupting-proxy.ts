@@ -2,10 +2,23 @@
  * A TCP proxy in front of one segment server that understands just enough of the protocol's
  * server→client stream (greeting, then response header + body, repeated) to flip one byte of
  * file content: every GET/SEGMENT body that covers file offset `corruptAt` passes with that byte
- * inverted. Everything else is forwarded untouched. It counts the bytes it forwards each way.
+ * inverted (or, given `{ every, at }`, every offset `at + k × every`: one byte of every piece).
+ * Everything else is forwarded untouched. It counts the bytes it forwards each way.
  */
 import * as net from 'node:net';
 import { RESPONSE_HEADER_SIZE, RequestType, SERVER_HELLO_SIZE, Status, decodeResponseHeader } from '@msd/common';
+
+/** One file offset, or one offset in every `every` bytes. */
+export type CorruptAt = number | { every: number; at: number };
+
+/** The offsets in [from, from + n) that are to be flipped. */
+function targets(c: CorruptAt, from: number, n: number): number[] {
+  if (typeof c === 'number') return c >= from && c < from + n ? [c] : [];
+  const out: number[] = [];
+  const first = from + ((((c.at - from) % c.every) + c.every) % c.every);
+  for (let o = first; o < from + n; o += c.every) out.push(o);
+  return out;
+}
 
 export interface CorruptingProxy {
   port: number;
@@ -25,7 +38,7 @@ class DownstreamCorrupter {
   private bodyFileOffset = -1; // file offset of the next body byte, -1 when the body is not file content
   flips = 0;
 
-  constructor(private readonly corruptAt: number) {}
+  constructor(private readonly corruptAt: CorruptAt) {}
 
   /** Rewrites `chunk` in place. */
   pass(chunk: Buffer): void {
@@ -37,10 +50,12 @@ class DownstreamCorrupter {
         at += n;
       } else if (this.bodyLeft > 0) {
         const n = Math.min(this.bodyLeft, chunk.length - at);
-        if (this.bodyFileOffset >= 0 && this.corruptAt >= this.bodyFileOffset && this.corruptAt < this.bodyFileOffset + n) {
-          const i = at + (this.corruptAt - this.bodyFileOffset);
-          chunk[i] = chunk[i] ^ 0xff;
-          this.flips++;
+        if (this.bodyFileOffset >= 0) {
+          for (const o of targets(this.corruptAt, this.bodyFileOffset, n)) {
+            const i = at + (o - this.bodyFileOffset);
+            chunk[i] = chunk[i] ^ 0xff;
+            this.flips++;
+          }
         }
         if (this.bodyFileOffset >= 0) this.bodyFileOffset += n;
         this.bodyLeft -= n;
@@ -62,7 +77,7 @@ class DownstreamCorrupter {
   }
 }
 
-export async function startCorruptingProxy(targetPort: number, corruptAt: number, targetHost = '127.0.0.1'): Promise<CorruptingProxy> {
+export async function startCorruptingProxy(targetPort: number, corruptAt: CorruptAt, targetHost = '127.0.0.1'): Promise<CorruptingProxy> {
   let down = 0;
   const parsers: DownstreamCorrupter[] = [];
   const sockets = new Set<net.Socket>();

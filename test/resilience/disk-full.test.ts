@@ -65,6 +65,8 @@ test('disk full: exit 5 naming the lack of space, part and state kept; after the
   expect(fs.existsSync(out)).toBe(false);
   expect(fs.existsSync(`${out}.part`)).toBe(true);
   expect(fs.existsSync(`${out}.part.state`)).toBe(true);
+  // nothing else: no half-written temp state, no lock file (the lock goes with the process)
+  expect(fs.readdirSync(mnt).sort()).toEqual(['out.bin.part', 'out.bin.part.state']);
 
   // free space: the same filesystem, bigger; the same command resumes from the same part + state
   execFileSync('mount', ['-o', 'remount,size=64m', mnt]);
@@ -87,7 +89,7 @@ test('read-only output directory: a clear error naming the path, exit 5, nothing
   expect(r.code).toBe(5);
   const errors = r.logs.filter((l) => l.level === 'error');
   expect(errors.map((l) => ({ code: l.code, msg: l.msg }))).toEqual([
-    { code: 'E_IO', msg: expect.stringMatching(new RegExp(`${out.replace(/[.]/g, '\\.')}\\.part: permission denied \\(EROFS\\); choose a writable location`)) },
+    { code: 'E_IO', msg: expect.stringMatching(new RegExp(`${out.replace(/[.]/g, '\\.')}\\.lock: permission denied \\(EROFS\\); choose a writable location`)) },
   ]);
   expect(fs.readdirSync(mnt)).toEqual([]);
 }, 60_000);

@@ -94,7 +94,7 @@ test('a server restarted on other content (same port, same ID) is dropped with a
   const dropped = f.logs().filter((l) => about(ports[3])(l) && l.code === 'E_CONTENT_MISMATCH');
   expect(dropped).toHaveLength(1);
   expect(dropped[0].level).toBe('error');
-  expect(dropped[0].msg).toMatch(/different content.*dropping it and continuing with the others/);
+  expect(dropped[0].msg).toMatch(/different content.*it gets no more work in this run, continuing with the others/);
   // not one byte of file content came from the impostor
   expect(await stopForBytesSent(impostor)).toEqual([0]);
   await stopAll([servers[0], servers[1], servers[2]]);

@@ -12,49 +12,62 @@ export const ExitCode = {
   VERIFY: 6,
   CANCELLED: 7,
   PROTOCOL: 8,
+  LOCKED: 9,
   INTERRUPTED: 130,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-export type ErrorCode =
-  | 'E_CONFIG'
-  | 'E_USAGE'
-  | 'E_UNREACHABLE'
-  | 'E_CONTENT_MISMATCH'
-  | 'E_IO'
-  | 'E_DISK_FULL'
-  | 'E_VERIFY'
-  | 'E_CANCELLED'
-  | 'E_PROTOCOL'
-  | 'E_REMOTE'
-  | 'E_NOT_FOUND'
-  | 'E_BAD_STATE'
-  | 'E_INTERNAL';
+/**
+ * Every stable code: the exit code it ends a run with, and whether the condition can pass by
+ * itself (a retry may succeed) or needs the user to change something. One table, read by
+ * MsdError and by the fetcher's failure classification; docs/operations.md lists the codes.
+ */
+const CODES = {
+  E_CONFIG: { exit: ExitCode.USAGE, retryable: false },
+  E_USAGE: { exit: ExitCode.USAGE, retryable: false },
+  E_AUTH: { exit: ExitCode.USAGE, retryable: false },
+  E_TLS: { exit: ExitCode.USAGE, retryable: false },
+  E_NOT_FOUND: { exit: ExitCode.USAGE, retryable: false },
+  /** No answer (refused, reset, timed out, closed, busy): servers may be starting, restarting or full. */
+  E_UNREACHABLE: { exit: ExitCode.UNREACHABLE, retryable: true },
+  E_CONTENT_MISMATCH: { exit: ExitCode.CONTENT_MISMATCH, retryable: false },
+  E_IO: { exit: ExitCode.IO, retryable: false },
+  E_DISK_FULL: { exit: ExitCode.IO, retryable: false },
+  E_BAD_STATE: { exit: ExitCode.IO, retryable: false },
+  E_VERIFY: { exit: ExitCode.VERIFY, retryable: false },
+  E_CANCELLED: { exit: ExitCode.CANCELLED, retryable: false },
+  /** The peer is not a segment server, or speaks an incompatible protocol version. */
+  E_PROTOCOL: { exit: ExitCode.PROTOCOL, retryable: false },
+  /** Another fetcher holds the output's lock. */
+  E_LOCKED: { exit: ExitCode.LOCKED, retryable: false },
+  E_INTERNAL: { exit: ExitCode.INTERNAL, retryable: false },
+} as const satisfies Record<string, { exit: ExitCodeValue; retryable: boolean }>;
 
-const exitFor: Record<ErrorCode, ExitCodeValue> = {
-  E_CONFIG: ExitCode.USAGE,
-  E_USAGE: ExitCode.USAGE,
-  E_UNREACHABLE: ExitCode.UNREACHABLE,
-  E_CONTENT_MISMATCH: ExitCode.CONTENT_MISMATCH,
-  E_IO: ExitCode.IO,
-  E_DISK_FULL: ExitCode.IO,
-  E_VERIFY: ExitCode.VERIFY,
-  E_CANCELLED: ExitCode.CANCELLED,
-  E_PROTOCOL: ExitCode.PROTOCOL,
-  E_REMOTE: ExitCode.PROTOCOL,
-  E_NOT_FOUND: ExitCode.USAGE,
-  E_BAD_STATE: ExitCode.IO,
-  E_INTERNAL: ExitCode.INTERNAL,
-};
+export type ErrorCode = keyof typeof CODES;
 
+/** True for codes whose condition may pass by itself (the caller retries with backoff). */
+export function isRetryableCode(code: ErrorCode): boolean {
+  return CODES[code].retryable;
+}
+
+export function exitCodeOf(code: ErrorCode): ExitCodeValue {
+  return CODES[code].exit;
+}
+
+/**
+ * The base of every error a user can meet. Subclasses add what their layer knows (a transport
+ * reason, a protocol status) but keep the code, so one classification serves every boundary.
+ */
 export class MsdError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: ExitCodeValue;
+  readonly retryable: boolean;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'MsdError';
     this.code = code;
-    this.exitCode = exitFor[code];
+    this.exitCode = CODES[code].exit;
+    this.retryable = CODES[code].retryable;
   }
 }
 

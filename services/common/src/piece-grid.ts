@@ -43,3 +43,10 @@ export function contentIdentity(size: number, pieceSize: number, digests: Buffer
 export function digestAt(digests: Buffer, piece: number): Buffer {
   return digests.subarray(piece * DIGEST_SIZE, (piece + 1) * DIGEST_SIZE);
 }
+
+/** What makes two sources the same content: size, piece size and content identity. */
+export interface ContentKey { size: number; pieceSize: number; contentId: Buffer }
+
+export function sameContent(a: ContentKey, b: ContentKey): boolean {
+  return a.size === b.size && a.pieceSize === b.pieceSize && a.contentId.equals(b.contentId);
+}

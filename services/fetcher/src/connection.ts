@@ -9,22 +9,17 @@ import * as tls from 'node:tls';
 import {
   authMac, decodeInfoBody, decodeListBody, decodeResponseHeader, decodeServerHello,
   encodeClientHello, encodeRequest, FileInfo, ListEntry, maxBodyFor, PROTOCOL_VERSION, ProtocolError,
-  RequestType, RESPONSE_HEADER_SIZE, SERVER_HELLO_SIZE, ServerFlags, ServerHello, Status,
+  RequestType, RESPONSE_HEADER_SIZE, SERVER_HELLO_SIZE, SERVER_MAGIC, ServerFlags, ServerHello, Status,
+  isConnectionLimit, type ClientTlsMaterial,
 } from '@msd/common';
+import { classify, ConnectionError, RemoteError } from './failure';
+import { SILENT_PEER_PROBE, sniffPeer } from './peer-sniff';
 import type { ServerAddress } from './server-address';
 
-export class RemoteError extends Error {
-  constructor(readonly status: Status, message: string) {
-    super(message);
-    this.name = 'RemoteError';
-  }
-}
-export class ConnectionError extends Error {
-  constructor(message: string, readonly reason: 'refused' | 'error' | 'timeout' | 'protocol' | 'closed' | 'auth' | 'tls') {
-    super(message);
-    this.name = 'ConnectionError';
-  }
-}
+export { ConnectionError, RemoteError };
+
+/** How long a silent peer gets to answer the probe before it counts as silent. */
+const PROBE_ANSWER_MS = 1000;
 
 export interface GetRequest<T> {
   id: number;
@@ -51,7 +46,7 @@ export interface ConnectionOptions {
   connectTimeoutMs: number;
   readBufferSize: number;
   /** TLS: trust anchors, optional client certificate (mutual TLS), optional name to verify. */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string };
+  tls?: ClientTlsMaterial;
   /**
    * Where the socket reads into (plain TCP only): a ring that a hashing thread reads from. Without
    * it, one private buffer of readBufferSize is reused.
@@ -107,8 +102,13 @@ export class ServerConnection<T> {
   connect(): Promise<ServerHello> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      const hint = this.opts.tls ? '' : ' (if the server uses TLS, add --tls or --tls-ca)';
-      const timer = setTimeout(() => fail(new ConnectionError(`${this.addr.label}: no greeting within ${this.opts.connectTimeoutMs} ms${hint}`, 'timeout')), this.opts.connectTimeoutMs);
+      const silent = (): void => fail(new ConnectionError(`${this.addr.label}: no greeting within ${this.opts.connectTimeoutMs} ms; a segment server greets at once: check the address and port, and that the server is not stopped or overloaded`, 'timeout'));
+      // silent past the timeout: ask in HTTP, so an HTTP or TLS server (which wait for the client) names itself
+      let timer = setTimeout(() => {
+        if (!this.socket || this.socket.destroyed || this.opts.tls) { silent(); return; }
+        this.socket.write(SILENT_PEER_PROBE);
+        timer = setTimeout(silent, PROBE_ANSWER_MS);
+      }, this.opts.connectTimeoutMs);
       const fail = (err: Error): void => {
         clearTimeout(timer);
         if (!settled) { settled = true; reject(err); }
@@ -154,7 +154,7 @@ export class ServerConnection<T> {
           (settled ? (e: Error) => this.destroy(e) : fail)(new ConnectionError(`${this.addr.label}: TLS failed: ${err.code ?? ''} ${err.message}; check --tls-ca (and --tls-cert/--tls-key when the server requires a client certificate)`, 'tls'));
           return;
         }
-        (settled ? (e: Error) => this.destroy(e) : fail)(new ConnectionError(`${this.addr.label}: ${err.code ?? err.message}`, reason));
+        (settled ? (e: Error) => this.destroy(e) : fail)(reason === 'refused' ? new ConnectionError(`${this.addr.label}: connection refused`, 'refused', { cause: err }) : classify(err, this.addr.label));
       });
       let tlsUp = false;
       s.on('secureConnect', () => { tlsUp = true; });
@@ -164,12 +164,25 @@ export class ServerConnection<T> {
           this.destroy(new ConnectionError(`${this.addr.label}: the server closed the connection right after the TLS handshake: it does not accept this client certificate (--tls-cert/--tls-key must chain to its --tls-client-ca)`, 'tls'));
           return;
         }
+        if (!this.greeting && this.headerHave > 0) {
+          this.destroy(this.notSegmentServer(this.header.subarray(0, this.headerHave), 'closed the connection'));
+          return;
+        }
         this.destroy(new ConnectionError(`${this.addr.label}: connection closed by server`, 'closed'));
       });
     });
   }
   private greetingWaiter: ((h: ServerHello) => void) | undefined;
   private greetingFailer: ((e: Error) => void) | undefined;
+
+  /** The peer's first bytes are not a segment server's greeting: say what they look like. */
+  private notSegmentServer(first: Buffer, detail: string): ConnectionError {
+    const peer = sniffPeer(first);
+    if (peer.kind === 'tls' && !this.opts.tls) {
+      return new ConnectionError(`${this.addr.label} speaks TLS: add --tls (and --tls-ca with the CA of its certificate)`, 'tls');
+    }
+    return new ConnectionError(`${this.addr.label}: not a segment server (it looks like ${peer.description}; ${detail}); check the port`, 'protocol');
+  }
 
   info(name: string, first: number, max: number): Promise<FileInfo> {
     return this.call(RequestType.INFO, name, first, max).then((b) => decodeInfoBody(b));
@@ -232,7 +245,7 @@ export class ServerConnection<T> {
       let at = 0;
       while (at < n && !this.dead) at = this.step(buf, at, n);
     } catch (err) {
-      const e = err instanceof ProtocolError ? new ConnectionError(`${this.addr.label}: protocol error: ${err.message}`, 'protocol') : (err as Error);
+      const e = err instanceof ProtocolError ? new ConnectionError(`${this.addr.label}: ${this.greeting ? 'protocol error: ' : ''}${err.message}`, 'protocol', { cause: err }) : classify(err, this.addr.label);
       this.destroy(e);
     }
   }
@@ -243,6 +256,10 @@ export class ServerConnection<T> {
       const take = Math.min(SERVER_HELLO_SIZE - this.headerHave, n - at);
       buf.copy(this.header, this.headerHave, at, at + take);
       this.headerHave += take;
+      // the magic decides at once: a peer that sends a few wrong bytes and waits is named now
+      if (this.headerHave >= 4 && this.header.readUInt32BE(0) !== SERVER_MAGIC) {
+        throw this.notSegmentServer(this.header.subarray(0, this.headerHave), 'bad magic in greeting');
+      }
       if (this.headerHave === SERVER_HELLO_SIZE) {
         this.headerHave = 0;
         this.greeting = decodeServerHello(this.header);
@@ -321,7 +338,10 @@ export class ServerConnection<T> {
     if (this.bodyStatus !== Status.OK) {
       const err = new RemoteError(this.bodyStatus, `${this.addr.label}: ${Status[this.bodyStatus]}: ${body?.toString('utf8') ?? ''}`);
       if (this.fatalFrame) {
-        this.destroy(new ConnectionError(err.message, this.bodyStatus === Status.AUTH_FAILED ? 'auth' : 'protocol'));
+        const status = this.bodyStatus;
+        this.destroy(isConnectionLimit(status)
+          ? new ConnectionError(`${this.addr.label} is at its connection limit (${status === Status.CONNECTION_LIMIT ? '--max-connections' : '--max-connections-per-client'}): ${body?.toString('utf8') ?? ''}; retrying, or lower --connections-per-server`, 'busy')
+          : new ConnectionError(err.message, status === Status.AUTH_FAILED ? 'auth' : 'protocol'));
         return;
       }
       if (cur.kind === 'get') this.sink.onFailed(cur.req, err);

@@ -9,6 +9,7 @@ import { FetcherControl, startFetcherControl } from './control-service';
 import { FetcherMetrics } from './metrics';
 import { helpText, readConfig, readTls, FetcherConfig } from './config';
 import { Download, DownloadOptions } from './download';
+import { isFinal, type DownloadResult } from './model';
 import { checkOutputLocation } from './part-file';
 import { progressLine, TerminalProgress } from './progress-display';
 import { resolveServers } from './server-address';
@@ -87,9 +88,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     metrics.success();
     stopProgress();
     await finishObservability(true);
-    const rate = (r.size - r.resumedBytes) / Math.max(r.seconds, 1e-6);
-    process.stdout.write(`fetched ${r.path}: ${r.size} bytes (${formatBytes(r.size)}) in ${r.seconds.toFixed(2)} s, ${formatRate(rate)}, every piece verified${opts.verify ? '' : ' (verification OFF)'}${r.resumedBytes ? `, ${formatBytes(r.resumedBytes)} resumed` : ''}; content ${r.contentId}\n`);
-    log.info('download complete', { path: r.path, size: r.size, seconds: Number(r.seconds.toFixed(3)), bytesReceived: r.bytesReceived, resumedBytes: r.resumedBytes });
+    process.stdout.write(`${resultLine(r, opts.verify)}\n`);
+    log.info(r.outcome === 'already-complete' ? 'already complete' : 'download complete', { path: r.path, size: r.size, seconds: Number(r.seconds.toFixed(3)), bytesReceived: r.bytesReceived, resumedBytes: r.resumedBytes, outcome: r.outcome });
     return ExitCode.OK;
   } catch (err) {
     stopProgress();
@@ -126,6 +126,8 @@ export function downloadOptions(c: FetcherConfig): DownloadOptions {
     steal: c.steal,
     verify: c.verify,
     fsync: c.fsync,
+    force: c.force,
+    verifyOutput: c.verifyOutput,
     token: resolveToken(c.token, c.tokenFile),
     tls: readTls(c),
   };
@@ -134,10 +136,7 @@ export function downloadOptions(c: FetcherConfig): DownloadOptions {
 /** The gRPC control service's view of a download. */
 function controlTarget(d: Download): FetcherControlTarget {
   return {
-    progress: (): FetcherProgress => {
-      const v = d.progress();
-      return { file: v.file, output: v.output, size: v.size, bytesDone: v.bytesDone, piecesDone: v.piecesDone, pieces: v.pieces, bytesPerSecond: v.bytesPerSecond, etaSeconds: v.etaSeconds, state: v.state, segments: v.segments };
-    },
+    progress: (): FetcherProgress => d.progress(),
     pause: () => { refuseWhenFinal(d); d.pause(); },
     resume: () => { refuseWhenFinal(d); d.resume(); },
     cancel: () => { refuseWhenFinal(d); return d.stop(); },
@@ -145,8 +144,15 @@ function controlTarget(d: Download): FetcherControlTarget {
   };
 }
 
+/** The one line on stdout that says how the run ended. */
+export function resultLine(r: DownloadResult, verify: boolean): string {
+  if (r.outcome === 'already-complete') return `${r.path} is already complete: ${r.size} bytes (${formatBytes(r.size)}), every piece checked against the servers' digests, nothing downloaded; content ${r.contentId}`;
+  const rate = (r.size - r.resumedBytes) / Math.max(r.seconds, 1e-6);
+  return `fetched ${r.path}: ${r.size} bytes (${formatBytes(r.size)}) in ${r.seconds.toFixed(2)} s, ${formatRate(rate)}, every piece verified${verify ? '' : ' (verification OFF)'}${r.resumedBytes ? `, ${formatBytes(r.resumedBytes)} resumed and checked again` : ''}; content ${r.contentId}`;
+}
+
 function refuseWhenFinal(d: Download): void {
-  if (d.state === 'DONE' || d.state === 'FAILED' || d.state === 'CANCELLED') {
+  if (isFinal(d.state)) {
     throw new ControlError('FAILED_PRECONDITION', `the download is already ${d.state.toLowerCase()}`);
   }
 }

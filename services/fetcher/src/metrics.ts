@@ -10,23 +10,18 @@ import {
   type BuildInfo,
   type MetricCell,
 } from '@msd/common';
-import type { DownloadState } from './download';
-import type { DownloadEvents, ReassignReason, RetryReason } from './download-events';
+import type { DownloadEvents } from './download-events';
+import { FETCHER_STATES as DOWNLOAD_STATES, type PieceFailureReason, type ReassignReason, type RetryReason } from './model';
 
 /** Every fetcher metric name starts with this. */
 export const FETCHER_METRIC_PREFIX = 'msd_fetcher_';
 
-export type PieceFailureReason = 'digest' | 'short' | 'io';
-export type { RetryReason, ReassignReason } from './download-events';
 /** Lifecycle states exported as `msd_fetcher_state{state}` (1 for the current one): the download's states, lower case. */
-export const FETCHER_STATES = ['connecting', 'downloading', 'stalled', 'paused', 'done', 'failed', 'cancelled'] as const satisfies readonly Lowercase<DownloadState>[];
+export const FETCHER_STATES = DOWNLOAD_STATES.map((s) => s.toLowerCase() as Lowercase<typeof s>);
 export type FetcherState = (typeof FETCHER_STATES)[number];
-/** Fails to compile when the download gains a state this list lacks. */
-const EVERY_STATE_LISTED: Exclude<Lowercase<DownloadState>, FetcherState> extends never ? true : never = true;
-void EVERY_STATE_LISTED;
 
-const PIECE_FAILURE_REASONS: readonly PieceFailureReason[] = ['digest', 'short', 'io'];
-const RETRY_REASONS: readonly RetryReason[] = ['timeout', 'error', 'refused', 'stall', 'protocol', 'auth', 'closed'];
+const PIECE_FAILURE_REASONS = ['digest'] as const satisfies readonly PieceFailureReason[];
+const RETRY_REASONS = ['timeout', 'error', 'refused', 'stall', 'protocol', 'auth'] as const satisfies readonly RetryReason[];
 
 /**
  * The fetcher's Prometheus metrics (`msd_fetcher_*`) on a registry the process owns. Every
@@ -47,6 +42,8 @@ export class FetcherMetrics implements DownloadEvents {
   private readonly eta: MetricCell;
   private readonly resumes: MetricCell;
   private readonly resumedBytes: MetricCell;
+  private readonly resumedRefetched: MetricCell;
+  private readonly banned: CellTable<null>;
   private readonly lastSuccess: Gauge;
   private readonly state: Gauge<'state'>;
   private readonly stateLabel = new BoundedLabel(FETCHER_STATES.length + 4, FETCHER_STATES);
@@ -60,8 +57,9 @@ export class FetcherMetrics implements DownloadEvents {
       serverCells<K>({ registry, name: `${p}${name}`, help, label, gauge });
     this.receivedBytes = cells('received_bytes_total', 'File content bytes received, by server and by segment (the index of the initial assignment the bytes belong to).', 'segment');
     this.piecesVerified = cells('pieces_verified_total', 'Pieces whose SHA-256 matched the server digest, by the server that sent them.');
-    this.pieceFailures = cells('piece_failures_total', 'Pieces rejected and fetched again: digest (SHA-256 mismatch), short (connection ended early), io (local write failed).', 'reason');
-    this.retries = cells('retries_total', 'Requests or connections to a server tried again, by reason (timeout, error, refused, stall, protocol, auth, closed).', 'reason');
+    this.pieceFailures = cells('piece_failures_total', 'Pieces rejected and fetched again, by the server that sent them: digest (SHA-256 mismatch).', 'reason');
+    this.retries = cells('retries_total', `Requests or connections to a server tried again, by reason (${RETRY_REASONS.join(', ')}).`, 'reason');
+    this.banned = cells('server_banned', '1 when the server sent too many pieces that failed verification and gets no more work in this run.', undefined, true);
     this.activeConnections = cells('active_connections', 'Data connections open now, by server.', undefined, true);
     const reassign = new CellCounter({
       registry, name: `${p}reassignments_total`, labelNames: ['reason'],
@@ -82,6 +80,7 @@ export class FetcherMetrics implements DownloadEvents {
     this.eta = gauge('eta_seconds', 'Estimated seconds until the download completes (0 when done or unknown).');
     this.resumes = counter('resumes_total', 'Downloads resumed from saved state.');
     this.resumedBytes = counter('resumed_bytes_total', 'Bytes recovered from the part file on resume instead of downloaded again.');
+    this.resumedRefetched = counter('resumed_pieces_refetched_total', 'Pieces kept from an earlier run that no longer matched their digest on disk (checked before the final rename) and were fetched again.');
 
     this.lastSuccess = new Gauge({
       registers: [registry], name: `${p}last_success_timestamp_seconds`,
@@ -110,6 +109,14 @@ export class FetcherMetrics implements DownloadEvents {
     this.pieceFailures.get(serverId, reason).value += 1;
   }
 
+  resumedPieceFailed(): void {
+    this.resumedRefetched.value += 1;
+  }
+
+  serverBanned(serverId: number): void {
+    this.banned.get(serverId, null).value = 1;
+  }
+
   retry(serverId: number, reason: RetryReason): void {
     this.retries.get(serverId, reason).value += 1;
   }
@@ -123,6 +130,7 @@ export class FetcherMetrics implements DownloadEvents {
     this.receivedBytes.get(serverId, segment);
     this.piecesVerified.get(serverId, null);
     this.activeConnections.get(serverId, null);
+    this.banned.get(serverId, null);
     for (const r of PIECE_FAILURE_REASONS) this.pieceFailures.get(serverId, r);
     for (const r of RETRY_REASONS) this.retries.get(serverId, r);
   }

@@ -72,6 +72,15 @@ export class PieceMap {
     this.have[p] = 0;
     this.gen[p]++;
   }
+  /** A piece counted as done (kept from an earlier run) no longer matches on disk: fetch it again. */
+  unmark(p: number): void {
+    if (this.done.has(p)) {
+      this.done.clear(p);
+      this.doneBytesTotal -= this.grid.length(p);
+    }
+    this.reset(p);
+  }
+
   /** Snapshot of partial progress, for the resume state. */
   partials(): Map<number, number> {
     const m = new Map<number, number>();

@@ -3,7 +3,7 @@
  * server), redrawn in place; otherwise one plain line every interval.
  */
 import { formatBytes, formatDuration, formatRate } from '@msd/common';
-import type { ProgressView } from './download';
+import type { ProgressView } from './model';
 
 export function progressLine(v: ProgressView): string {
   const pct = v.size > 0 ? ((100 * v.bytesDone) / v.size).toFixed(1) : '100.0';

@@ -4,10 +4,9 @@
  * the policy says (re-verify the part file piece by piece, start over, or stop). Never silent.
  */
 import * as fs from 'node:fs';
-import { Bitfield, digestAt, FileInfo, formatBytes, Logger, MsdError, PieceGrid } from '@msd/common';
+import { Bitfield, checkPieces, FileInfo, formatBytes, Logger, MsdError, PieceGrid } from '@msd/common';
 import { PartFile } from './part-file';
 import { StateStore } from './state-store';
-import type { Verifier } from './verifier';
 
 export type ResumePolicy = 'reverify' | 'restart' | 'fail';
 
@@ -18,7 +17,6 @@ export interface ResumeInput {
   resume: boolean;
   policy: ResumePolicy;
   log: Logger;
-  verifierFor: (part: PartFile) => Verifier;
 }
 
 export interface ResumePlan {
@@ -26,6 +24,11 @@ export interface ResumePlan {
   store: StateStore;
   done: Bitfield;
   partial: Map<number, number>;
+  /**
+   * The done pieces were hashed on disk in this run (a re-verification). When false they are the
+   * earlier run's word, and the download checks them again before the rename.
+   */
+  checked: boolean;
 }
 
 export async function planResume(i: ResumeInput): Promise<ResumePlan> {
@@ -35,7 +38,7 @@ export async function planResume(i: ResumeInput): Promise<ResumePlan> {
   const partSize = partExists ? fs.statSync(partPath).size : 0;
   const fresh = async (): Promise<ResumePlan> => {
     await store.remove();
-    return { part: PartFile.open(i.outPath, i.info.size, true), store, done: new Bitfield(i.grid.count), partial: new Map() };
+    return { part: PartFile.open(i.outPath, i.info.size, true), store, done: new Bitfield(i.grid.count), partial: new Map(), checked: true };
   };
   if (!i.resume) {
     if (partExists) i.log.info('starting over (--no-resume): the earlier partial download is discarded', { part: partPath });
@@ -52,7 +55,7 @@ export async function planResume(i: ResumeInput): Promise<ResumePlan> {
       }
       const part = PartFile.open(i.outPath, i.info.size, false);
       i.log.info(`resuming: ${s.done.count} of ${i.grid.count} pieces already verified (${formatBytes(doneBytes(i.grid, s.done))})`, { part: partPath });
-      return { part, store, done: s.done, partial: s.partial };
+      return { part, store, done: s.done, partial: s.partial, checked: false };
     }
     problem = `resume state ${store.path} is for other content (${s.size} bytes, piece ${s.pieceSize}, content ${s.contentId.toString('hex').slice(0, 16)}) than the servers offer (${i.info.size} bytes, piece ${i.info.pieceSize}, content ${i.info.contentId.toString('hex').slice(0, 16)})`;
   } else if (loaded.kind === 'damaged') {
@@ -71,15 +74,13 @@ export async function planResume(i: ResumeInput): Promise<ResumePlan> {
   i.log.warn(`${problem}; re-verifying the part file piece by piece (--on-bad-state reverify)`);
   const part = PartFile.open(i.outPath, i.info.size, false);
   const done = new Bitfield(i.grid.count);
-  const verifier = i.verifierFor(part);
-  const checks: Array<Promise<void>> = [];
-  for (let p = 0; p < i.grid.count; p++) {
-    if (i.grid.end(p) > partSize) break; // beyond what the old file held
-    checks.push(verifier.verify(i.grid.start(p), i.grid.length(p), digestAt(i.info.digests, p)).then((ok) => { if (ok) done.set(p); }));
-  }
-  await Promise.all(checks);
+  let within = 0; // pieces the old file reached
+  while (within < i.grid.count && i.grid.end(within) <= partSize) within++;
+  const { bad } = await checkPieces(part.path, i.grid, i.info.digests, { first: 0, end: within });
+  const failed = new Set(bad);
+  for (let p = 0; p < within; p++) if (!failed.has(p)) done.set(p);
   i.log.info(`re-verified the part file: ${done.count} of ${i.grid.count} pieces are good and kept`, { part: partPath });
-  return { part, store, done, partial: new Map() };
+  return { part, store, done, partial: new Map(), checked: true };
 }
 
 function doneBytes(grid: PieceGrid, done: Bitfield): number {

@@ -6,6 +6,7 @@
  * and the pipeline depth follows the fetcher's rule (1 for a worker below a quarter of the median).
  * Time is simulated: the test runs in milliseconds and measures scheduling, not the machine.
  */
+import { PieceGrid } from '@msd/common';
 import { Scheduler } from './scheduler';
 
 interface Job { piece: number; left: number; cancelled: boolean }
@@ -37,7 +38,7 @@ function simulate(o: SimOptions): SimResult {
   const pipeline = o.pipeline ?? 4;
   const done = new Set(o.done ?? []);
   const workers: SimWorker[] = o.speeds.map((speed, id) => ({ id, speed, jobs: [], alive: true, measured: false, dieAt: o.deaths?.get(id) ?? Infinity }));
-  const s = new Scheduler(o.pieces, workers.map((w) => w.id), (p) => !done.has(p), { steal: o.steal });
+  const s = new Scheduler(new PieceGrid(o.pieces, 1), workers.map((w) => w.id), (p) => !done.has(p), { steal: o.steal });
   const won = workers.map(() => 0);
   const received = workers.map(() => 0);
   let hedges = 0;

@@ -2,6 +2,7 @@
  * The scheduler, step by step: initial runs, orphans, stealing by estimated time left, blame,
  * end game, static mode. (scheduler-simulation.test.ts drives it to completion with simulated speeds.)
  */
+import { PieceGrid } from '@msd/common';
 import { Assignment, Scheduler, SchedulerOptions } from './scheduler';
 
 const all = (): boolean => true;
@@ -47,7 +48,7 @@ function setSpeeds(s: Scheduler, ...speeds: number[]): void {
 }
 
 function make(count: number, workers: number, opts: SchedulerOptions = { steal: true }, pending: (p: number) => boolean = all): Scheduler {
-  return new Scheduler(count, Array.from({ length: workers }, (_, i) => i), pending, opts);
+  return new Scheduler(new PieceGrid(count, 1), Array.from({ length: workers }, (_, i) => i), pending, opts);
 }
 
 describe('initial runs', () => {

@@ -8,6 +8,8 @@
  * worker (end game) and the caller cancels the loser. With stealing off, runs stay static and
  * only orphans move (a dead server's work must still flow to the living).
  */
+import type { PieceGrid } from '@msd/common';
+
 export type Reason = 'own' | 'orphan' | 'steal' | 'hedge';
 export interface Assignment { piece: number; reason: Reason }
 
@@ -34,16 +36,15 @@ export class Scheduler {
   private readonly maxCopies: number;
 
   /**
-   * @param pieceCount pieces in the file
+   * @param grid the piece grid: its `run(i, n)` is worker i's starting run
    * @param workerIds workers in run order (server-major)
    * @param pending pieces still to fetch, ascending
    */
-  constructor(pieceCount: number, workerIds: number[], pending: (p: number) => boolean, private readonly opts: SchedulerOptions) {
+  constructor(grid: Pick<PieceGrid, 'count' | 'run'>, workerIds: number[], pending: (p: number) => boolean, private readonly opts: SchedulerOptions) {
     this.maxCopies = opts.maxCopies ?? 2;
     const n = workerIds.length;
     workerIds.forEach((id, i) => {
-      const first = Math.floor((pieceCount * i) / n);
-      const end = Math.floor((pieceCount * (i + 1)) / n);
+      const { first, end } = grid.run(i, n);
       const queue: Interval[] = [];
       for (let p = first; p < end; p++) {
         if (!pending(p)) continue;
@@ -133,6 +134,12 @@ export class Scheduler {
       if (!s) this.avoid.set(piece, (s = new Set()));
       s.add(workerId);
     }
+    if (this.copies(piece) === 0) this.orphans.add(piece);
+  }
+
+  /** A piece thought done must be fetched again (a resumed piece that no longer matches on disk). */
+  requeue(piece: number): void {
+    this.avoid.delete(piece);
     if (this.copies(piece) === 0) this.orphans.add(piece);
   }
 

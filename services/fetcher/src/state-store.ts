@@ -61,6 +61,8 @@ export class StateStore {
       await rename(this.tmp, this.path);
       if (durable) await syncDir(path.dirname(this.path));
     } catch (err) {
+      // a temp file half written (disk full) must not outlive the failed save
+      try { fs.unlinkSync(this.tmp); } catch { /* not there */ }
       throw fileError('cannot save resume state', this.path, err);
     }
   }

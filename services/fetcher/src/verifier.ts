@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { fileError } from '@msd/common';
 import type { ReceiveRing } from './connection';
 
 interface Waiter { resolve: (ok: boolean) => void; reject: (e: Error) => void }
@@ -43,10 +44,12 @@ export class Verifier {
       // grow with the length of the download
       const w = new Worker(script, { workerData: { path: partPath }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       w.unref();
-      w.on('message', (m: { id: number; ok: boolean }) => {
+      w.on('message', (m: { id: number; ok: boolean; error?: { message: string; code?: string } }) => {
         const wt = this.waiting.get(m.id);
         this.waiting.delete(m.id);
-        wt?.resolve(m.ok);
+        // a local read failure is the disk's, never the server's: it must not count as a bad digest
+        if (m.error) wt?.reject(fileError('cannot read back', partPath, Object.assign(new Error(m.error.message), { code: m.error.code })));
+        else wt?.resolve(m.ok);
       });
       w.on('error', (err) => {
         for (const wt of this.waiting.values()) wt.reject(err);

@@ -23,7 +23,14 @@ const fd = fs.openSync((workerData as { path: string }).path, 'r');
 // a fixed read buffer, whatever the piece size: memory does not depend on what a server announces
 const buf = Buffer.allocUnsafe(1 << 20);
 const channels = new Map<number, { ring: Buffer; ctl: Int32Array }>();
-const hashes = new Map<string, Hash | undefined>();
+/** A stream job's running hash; undefined when its prefix was short; the error when reading it failed. */
+const hashes = new Map<string, Hash | ReadFailure | undefined>();
+
+interface ReadFailure { message: string; code?: string }
+function errorOf(err: unknown): ReadFailure {
+  const e = err as NodeJS.ErrnoException;
+  return { message: e?.message ?? String(err), code: e?.code };
+}
 
 function hashFile(hash: Hash, offset: number, length: number): number {
   let got = 0;
@@ -44,7 +51,7 @@ parentPort!.on('message', (m: Msg) => {
         const got = hashFile(hash, m.offset, m.length);
         parentPort!.postMessage({ id: m.id, ok: got === m.length && hash.digest().equals(Buffer.from(m.expected)) });
       } catch (err) {
-        parentPort!.postMessage({ id: m.id, ok: false, error: (err as Error).message });
+        parentPort!.postMessage({ id: m.id, ok: false, error: errorOf(err) });
       }
       return;
     }
@@ -53,18 +60,19 @@ parentPort!.on('message', (m: Msg) => {
       return;
     case 'begin': {
       const hash = createHash('sha256');
-      let ok = true;
       try {
-        if (m.prefix > 0) ok = hashFile(hash, m.offset, m.prefix) === m.prefix;
-      } catch {
-        ok = false;
+        // a prefix shorter than asked (the part file was cut) fails the digest: the piece is fetched again
+        const got = m.prefix > 0 ? hashFile(hash, m.offset, m.prefix) : 0;
+        hashes.set(`${m.ch}/${m.job}`, got === m.prefix ? hash : undefined);
+      } catch (err) {
+        hashes.set(`${m.ch}/${m.job}`, errorOf(err));
       }
-      hashes.set(`${m.ch}/${m.job}`, ok ? hash : undefined);
       return;
     }
     case 'data': {
       const c = channels.get(m.ch)!;
-      hashes.get(`${m.ch}/${m.job}`)?.update(c.ring.subarray(m.at, m.at + m.len));
+      const h = hashes.get(`${m.ch}/${m.job}`);
+      if (h && 'update' in h) h.update(c.ring.subarray(m.at, m.at + m.len));
       return;
     }
     case 'mark': {
@@ -76,7 +84,8 @@ parentPort!.on('message', (m: Msg) => {
       const key = `${m.ch}/${m.job}`;
       const hash = hashes.get(key);
       hashes.delete(key);
-      parentPort!.postMessage({ id: m.id, ok: hash !== undefined && hash.digest().equals(Buffer.from(m.expected)) });
+      if (hash !== undefined && !('digest' in hash)) parentPort!.postMessage({ id: m.id, ok: false, error: hash });
+      else parentPort!.postMessage({ id: m.id, ok: hash !== undefined && hash.digest().equals(Buffer.from(m.expected)) });
       return;
     }
     case 'abort':
