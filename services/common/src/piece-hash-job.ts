@@ -14,7 +14,7 @@ export interface HashJob {
   pieces?: SharedArrayBuffer;
   /** contiguous slots a thread takes at a time */
   batch: number;
-  /** Int32Array: [next batch, stop flag] shared by the job's threads */
+  /** Int32Array: [next batch, stop flag, pieces hashed] shared by the job's threads */
   control: SharedArrayBuffer;
   /** count * 32 bytes: the digest of slot i at i * 32 */
   digests: SharedArrayBuffer;

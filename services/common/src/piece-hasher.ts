@@ -28,6 +28,11 @@ export interface HashOptions {
   signal?: AbortSignal;
 }
 
+/** Pieces hashed so far of those asked for, reported about once a second while a job runs. */
+export type Progress = (done: number, total: number) => void;
+const PROGRESS_MS = 1000;
+interface Watch { signal?: AbortSignal; onProgress?: Progress }
+
 /** A thread reads this much in a row before it takes the next run (long runs keep readahead working). */
 const RUN_BYTES = 64 << 20;
 
@@ -50,16 +55,16 @@ export class PieceHasher {
    * Digests of pieces [first, end) of the grid (default: all), 32 bytes each, in piece order. With
    * `fd`, the threads read that open descriptor (exactly the file being served) and `file` only names it.
    */
-  hash(file: string, grid: PieceGrid, opts: { first?: number; end?: number; signal?: AbortSignal; fd?: number } = {}): Promise<Buffer> {
+  hash(file: string, grid: PieceGrid, opts: { first?: number; end?: number; signal?: AbortSignal; fd?: number; onProgress?: Progress } = {}): Promise<Buffer> {
     const first = opts.first ?? 0;
     const end = opts.end ?? grid.count;
-    return this.enqueue(file, grid, { first, end }, false, opts.signal, opts.fd);
+    return this.enqueue(file, grid, { first, end }, false, opts, opts.fd);
   }
 
   /** The pieces (default: all) whose bytes in `file` do not match `expected` (32 bytes per piece of the grid). */
-  async check(file: string, grid: PieceGrid, expected: Buffer, pieces: PieceSelection = { first: 0, end: grid.count }, opts: { signal?: AbortSignal; fd?: number } = {}): Promise<{ bad: number[] }> {
+  async check(file: string, grid: PieceGrid, expected: Buffer, pieces: PieceSelection = { first: 0, end: grid.count }, opts: { signal?: AbortSignal; fd?: number; onProgress?: Progress } = {}): Promise<{ bad: number[] }> {
     if (expected.length !== grid.count * DIGEST_SIZE) throw new RangeError(`expected ${grid.count} digests, got ${expected.length / DIGEST_SIZE}`);
-    const got = await this.enqueue(file, grid, pieces, true, opts.signal, opts.fd);
+    const got = await this.enqueue(file, grid, pieces, true, opts, opts.fd);
     const bad: number[] = [];
     const count = got.length / DIGEST_SIZE;
     for (let slot = 0; slot < count; slot++) {
@@ -75,13 +80,13 @@ export class PieceHasher {
   }
 
   /** One job at a time uses every thread; later calls wait their turn. */
-  private enqueue(file: string, grid: PieceGrid, pieces: PieceSelection, shortIsBad: boolean, signal?: AbortSignal, fd?: number): Promise<Buffer> {
-    const job = this.queue.then(() => this.run(file, grid, pieces, shortIsBad, signal, fd));
+  private enqueue(file: string, grid: PieceGrid, pieces: PieceSelection, shortIsBad: boolean, watch: Watch, fd?: number): Promise<Buffer> {
+    const job = this.queue.then(() => this.run(file, grid, pieces, shortIsBad, watch, fd));
     this.queue = job.catch(() => undefined);
     return job;
   }
 
-  private async run(file: string, grid: PieceGrid, pieces: PieceSelection, shortIsBad: boolean, signal?: AbortSignal, fd?: number): Promise<Buffer> {
+  private async run(file: string, grid: PieceGrid, pieces: PieceSelection, shortIsBad: boolean, { signal, onProgress }: Watch, fd?: number): Promise<Buffer> {
     if (this.closed) throw new MsdError('E_INTERNAL', 'piece hasher used after close()');
     signal?.throwIfAborted();
     const count = isRun(pieces) ? pieces.end - pieces.first : pieces.length;
@@ -100,9 +105,11 @@ export class PieceHasher {
       list = new SharedArrayBuffer(count * 8);
       new Float64Array(list).set(pieces);
     }
-    const control = new SharedArrayBuffer(8);
-    const stop = (): void => { Atomics.store(new Int32Array(control), 1, 1); };
+    const control = new SharedArrayBuffer(12);
+    const ctl = new Int32Array(control);
+    const stop = (): void => { Atomics.store(ctl, 1, 1); };
     signal?.addEventListener('abort', stop, { once: true });
+    const ticker = onProgress && setInterval(() => onProgress(Atomics.load(ctl, 2) >>> 0, count), PROGRESS_MS);
     const base: Omit<HashJob, 'id'> = {
       path: file, fd, size: grid.size, pieceSize: grid.pieceSize, first: isRun(pieces) ? pieces.first : 0, count,
       pieces: list, batch, control, digests, shortIsBad,
@@ -111,6 +118,7 @@ export class PieceHasher {
     try {
       results = await Promise.all(this.take(threads).map((t) => this.ask(t, base)));
     } finally {
+      if (ticker) clearInterval(ticker);
       signal?.removeEventListener('abort', stop);
       for (const t of this.workers) t.worker.unref();
     }

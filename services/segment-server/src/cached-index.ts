@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import { errorMessage, FileIndex, fileIndexOf, Logger, MsdError, PieceGrid, PieceHasher } from '@msd/common';
+import { errorMessage, FileIndex, formatBytes, fileIndexOf, Logger, MsdError, PieceGrid, PieceHasher } from '@msd/common';
 import type { FileStamp } from './index-cache-codec';
 import { readIndexCache, stampOf, writeIndexCache } from './index-cache';
 
@@ -77,7 +77,7 @@ async function hashStable(r: CachedIndexRequest, first: FileStamp): Promise<{ in
       }
     }
     const grid = new PieceGrid(Number(before.size), r.pieceSize);
-    const digests = await r.hasher.hash(r.file, grid, { fd: r.fd });
+    const digests = await r.hasher.hash(r.file, grid, { fd: r.fd, onProgress: progressLog(r, grid) });
     const after = stampOf(await fstatAsync(r.fd, { bigint: true }));
     if (sameStamp(before, after)) return { index: fileIndexOf(grid, digests), stamp: after, startedNs };
     if (attempt === 2) throw new MsdError('E_IO', `${r.file} keeps changing while it is indexed (size or modification time moved twice); serve it once it is complete`);
@@ -85,6 +85,17 @@ async function hashStable(r: CachedIndexRequest, first: FileStamp): Promise<{ in
     before = after;
   }
 }
+
+/** A line every 10 s while a large file is hashed: the startup probe is waiting, and so is someone reading the log. */
+function progressLog(r: CachedIndexRequest, grid: PieceGrid): (done: number, total: number) => void {
+  let last = Date.now();
+  return (done, total) => {
+    if (Date.now() - last < PROGRESS_LOG_MS) return;
+    last = Date.now();
+    r.log.info('indexing', { file: r.file, percent: Math.floor((100 * done) / total), hashed: formatBytes(Math.min(grid.size, done * grid.pieceSize)), size: formatBytes(grid.size) });
+  };
+}
+const PROGRESS_LOG_MS = 10_000;
 
 function sameStamp(a: FileStamp, b: FileStamp): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs && a.dev === b.dev && a.ino === b.ino;
