@@ -9,6 +9,19 @@ nothing here keeps the same Job. */}}
 {{- printf "%s-%s" (include "msd.fetcher.name" .) (include "msd.fetcher.jobSpec" . | sha256sum | trunc 8) }}
 {{- end }}
 
+{{/* The source values that decide which bytes the servers serve (not their resources). */}}
+{{- define "msd.source.identity" -}}
+{{- $s := .Values.source }}
+{{- $id := dict "type" $s.type "file" $s.file "subPath" $s.subPath }}
+{{- if eq $s.type "demo" }}{{- $_ := set $id "demo" $s.demo }}{{- end }}
+{{- if eq $s.type "existingClaim" }}{{- $_ := set $id "claim" $s.existingClaim }}{{- end }}
+{{- if eq $s.type "http" }}{{- $_ := set $id "sha256" ($s.http.sha256 | lower) }}{{- end }}
+{{- if eq $s.type "image" }}{{- $_ := set $id "image" $s.image.reference }}{{- end }}
+{{- if eq $s.type "hostPath" }}{{- $_ := set $id "hostPath" $s.hostPath }}{{- end }}
+{{- if eq $s.type "initContainer" }}{{- $_ := set $id "init" (pick $s.initContainer "image" "command" "args" "env") }}{{- end }}
+{{- toJson $id }}
+{{- end }}
+
 {{- define "msd.fetcher.jobSpec" -}}
 {{- $f := .Values.fetcher }}
 {{- $fetcherImage := include "msd.image" (list $f.image .) }}
@@ -36,10 +49,13 @@ template:
   metadata:
     labels:
       {{- include "msd.podLabels" (list . "fetcher" $f.podLabels) | nindent 6 }}
-    {{- with $f.podAnnotations }}
     annotations:
+      # What defines the served content: another source means another Job (its name hashes
+      # this spec), so an upgrade to a new file fetches it even when the old Job had finished.
+      multi-server-downloader/source: {{ include "msd.source.identity" . | sha256sum | trunc 16 | quote }}
+      {{- with $f.podAnnotations }}
       {{- toYaml . | nindent 6 }}
-    {{- end }}
+      {{- end }}
   spec:
     restartPolicy: Never
     {{- include "msd.podCommon" (list . $f) | trim | nindent 4 }}

@@ -375,6 +375,17 @@ image, hostPath). Call with $. */}}
 {{- if and .Values.segmentServer.portPerReplica (gt (add .Values.segmentServer.port .Values.segmentServer.replicas -1) 65535) }}
 {{- fail (printf "segmentServer.port + replicas - 1 = %d exceeds 65535 with portPerReplica: lower segmentServer.port" (add .Values.segmentServer.port .Values.segmentServer.replicas -1)) }}
 {{- end }}
+{{- /* volumeClaimTemplates of a StatefulSet never change: say so in our words, before the API server refuses the upgrade. */}}
+{{- $sts := lookup "apps/v1" "StatefulSet" .Release.Namespace (include "msd.server.name" .) }}
+{{- if and $sts $sts.spec }}
+{{- $had := list }}
+{{- range ($sts.spec.volumeClaimTemplates | default list) }}{{- $had = append $had (printf "%s=%s" .metadata.name (.spec.resources.requests.storage | toString)) }}{{- end }}
+{{- $want := list }}
+{{- if eq $s.type "http" }}{{- $want = list (printf "data=%s" ($s.http.volume.size | toString)) }}{{- end }}
+{{- if ne (toJson $had) (toJson $want) }}
+{{- fail (printf "source.type=%s needs the volumes %v but StatefulSet %s was created with %v, and Kubernetes never changes a StatefulSet's volumeClaimTemplates: run 'kubectl -n %s delete statefulset %s --cascade=orphan' (the pods keep serving) and upgrade again" $s.type $want $sts.metadata.name $had .Release.Namespace $sts.metadata.name) }}
+{{- end }}
+{{- end }}
 {{- if not (has .Values.segmentServer.podAntiAffinityPreset (list "" "soft" "hard")) }}
 {{- fail (printf "segmentServer.podAntiAffinityPreset %q: use soft (spread when possible), hard (one server per node) or \"\" (none)" .Values.segmentServer.podAntiAffinityPreset) }}
 {{- end }}
