@@ -1,9 +1,11 @@
-/** Flag parsing and config loading: precedence, validation errors that name the setting, odd argv. */
+/** Config loading: precedence, validation errors that name the setting, formats and their ranges. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Schema } from 'convict';
-import { FlagSpec, loadConfig, parseArgv, usage } from './cli-config';
+import type { FlagSpec } from './argv-parser';
+import { loadConfig, usage } from './cli-config';
+import { exactSize, sizeBetween, wholeBetween } from './config-formats';
 import { MsdError } from './errors';
 
 interface Conf {
@@ -62,51 +64,6 @@ function failure(fn: () => unknown, code: 'E_CONFIG' | 'E_USAGE' = 'E_CONFIG'): 
   }
   throw new Error(`expected ${code}`);
 }
-
-describe('parseArgv', () => {
-  it('reads values, lists up to the next option, bools, inline values, --no-', () => {
-    const a = parseArgv(['-n', 'x', '-p', '1', '2', '3', '-o', '--size=4MiB', '--no-on', '--tags', 'a,b', 'c'], flags);
-    expect([...a.values]).toEqual([['name', 'x'], ['ports', '1,2,3'], ['on', 'false'], ['size', '4MiB'], ['tags', 'a,b,c']]);
-    expect(a.help).toBe(false);
-  });
-
-  it('later flags win', () => {
-    expect(parseArgv(['-n', 'a', '--name', 'b'], flags).values.get('name')).toBe('b');
-  });
-
-  it('a negative number is a value, not an option', () => {
-    expect(parseArgv(['-w', '-5'], flags).values.get('wait')).toBe('-5');
-    expect(parseArgv(['-p', '1', '-2'], flags).values.get('ports')).toBe('1,-2');
-  });
-
-  it('a lone "-" is a value', () => {
-    expect(parseArgv(['-n', '-'], flags).values.get('name')).toBe('-');
-  });
-
-  it('help and version anywhere', () => {
-    expect(parseArgv(['-p', '1', '-h'], flags).help).toBe(true);
-    expect(parseArgv(['--version'], flags).version).toBe(true);
-    expect(parseArgv(['-V'], flags).version).toBe(true);
-  });
-
-  it('unknown options and stray arguments are usage errors', () => {
-    expect(failure(() => parseArgv(['--bogus'], flags), 'E_USAGE')).toMatch(/unknown option --bogus.*--help/);
-    expect(failure(() => parseArgv(['--bogus=1'], flags), 'E_USAGE')).toMatch(/unknown option --bogus/);
-    expect(failure(() => parseArgv(['-x'], flags), 'E_USAGE')).toMatch(/unknown option -x/);
-    expect(failure(() => parseArgv(['stray'], flags), 'E_USAGE')).toMatch(/unexpected argument "stray"/);
-    expect(failure(() => parseArgv(['-n', 'a', 'b'], flags), 'E_USAGE')).toMatch(/unexpected argument "b"/);
-    expect(failure(() => parseArgv(['--no-name'], flags), 'E_USAGE')).toMatch(/unknown option --no-name/); // --no- only for switches
-  });
-
-  it('a value option without a value is a usage error', () => {
-    expect(failure(() => parseArgv(['-n'], flags), 'E_USAGE')).toMatch(/option -n needs a value/);
-    expect(failure(() => parseArgv(['-p', '-n', 'x'], flags), 'E_USAGE')).toMatch(/option -p needs a value/);
-  });
-
-  it('a switch with an inline value', () => {
-    expect(parseArgv(['--on=false'], flags).values.get('on')).toBe('false');
-  });
-});
 
 describe('loadConfig', () => {
   let dir: string;
@@ -242,5 +199,33 @@ describe('loadConfig', () => {
     expect(u).toContain('[T_SIZE]');
     expect(u).toContain('(default 1024)');
     expect(u).toContain('-p, --list_of_ports V...');
+  });
+});
+
+describe('formats with bounds', () => {
+  interface Bounded { n: number; size: number; host: string }
+  const boundedSchema: Schema<Bounded> = {
+    n: { doc: 'n', format: wholeBetween(2, 5), default: 3, env: 'B_N' },
+    size: { doc: 'size', format: sizeBetween(4096, 16 * 1024 * 1024), default: 4096, env: 'B_SIZE' },
+    host: { doc: 'host', format: 'address', default: '127.0.0.1', env: 'B_HOST' },
+  };
+  const boundedFlags: FlagSpec[] = [{ key: 'n', names: ['-n'], kind: 'value' }, { key: 'size', names: ['--size'], kind: 'value' }, { key: 'host', names: ['--host'], kind: 'value' }];
+  const loadBounded = (argv: string[], env: NodeJS.ProcessEnv = {}): Bounded => loadConfig<Bounded>({ schema: boundedSchema, flags: boundedFlags, argv, env }).config;
+
+  it('accepts the ends of the range and refuses one past, naming the range', () => {
+    expect(loadBounded(['-n', '2']).n).toBe(2);
+    expect(loadBounded(['-n', '5']).n).toBe(5);
+    for (const v of ['1', '6', '2.5', 'x']) expect(failure(() => loadBounded(['-n', v]))).toMatch(/n \(-n, B_N\): must be a whole number between 2 and 5/);
+    expect(loadBounded(['--size', '16MiB']).size).toBe(16 * 1024 * 1024);
+    expect(failure(() => loadBounded([], { B_SIZE: '4095' }))).toMatch(/size \(--size, B_SIZE\): must be a size between 4KiB and 16MiB.*; got "4095" from B_SIZE/);
+    expect(failure(() => loadBounded(['--host', '  ']))).toMatch(/host \(--host, B_HOST\): must not be empty/);
+  });
+
+  it('--help answers even when a setting is out of range', () => {
+    expect(loadConfig<Bounded>({ schema: boundedSchema, flags: boundedFlags, argv: ['-n', '9', '--help'], env: {} }).args.help).toBe(true);
+  });
+
+  it('names sizes by their exact binary unit', () => {
+    expect([4096, 16 * 1024 * 1024, 1536, 3 * 1024 ** 3, 1000].map(exactSize)).toEqual(['4KiB', '16MiB', '1536 bytes', '3GiB', '1000 bytes']);
   });
 });

@@ -58,6 +58,34 @@ describe('fetcher configuration', () => {
     }
   });
 
+  it('the original -r RESUME: -r 1 and a bare -r resume, -r 0 starts over; --resume 1 and --resumebool 1 too', () => {
+    for (const argv of [['-r', '1'], ['-r'], ['--resume', '1'], ['--resumebool', '1'], ['--resume'], ['--resumebool=1'], ['-r', '1', '-p', '4450']]) expect(read(argv).resume).toBe(true);
+    for (const argv of [['-r', '0'], ['--resume', '0'], ['--resumebool', '0'], ['--no-resume'], ['-r=0']]) expect(read(argv).resume).toBe(false);
+    expect(read(['-a', 'h', '-p', '4450', '4451', '-o', 'OUT', '-i', '1', '-r', '1'])).toMatchObject({ ports: [4450, 4451], resume: true, metricInterval: 1 });
+    expect(() => read(['-r', '2'])).toThrow(configError(/resume \(-r\/--resume\/--resumebool, MSD_RESUME\): must be true or false; got "2"/));
+  });
+
+  it('grouped short flags, -c2, -c=2 and --opt=value', () => {
+    expect(read(['-rp', '4450', '4451'])).toMatchObject({ resume: true, ports: [4450, 4451] });
+    expect(read(['-c2']).connectionsPerServer).toBe(2);
+    expect(read(['-c=3']).connectionsPerServer).toBe(3);
+    expect(read(['--pipeline=8', '--output_location=o']).pipeline).toBe(8);
+  });
+
+  it('connections per server and pipeline are whole numbers from 1 to 64; the state interval more than 0 s', () => {
+    expect(read(['-c', '64', '--pipeline', '64'])).toMatchObject({ connectionsPerServer: 64, pipeline: 64 });
+    for (const v of ['0', '65', '1.5']) {
+      expect(() => read(['-c', v])).toThrow(configError(/connectionsPerServer \(--connections-per-server\/-c, MSD_CONNECTIONS_PER_SERVER\): must be a whole number between 1 and 64/));
+      expect(() => read(['--pipeline', v])).toThrow(configError(/pipeline \(--pipeline, MSD_PIPELINE\): must be a whole number between 1 and 64/));
+    }
+    expect(() => read([], { MSD_PIPELINE: '100' })).toThrow(configError(/pipeline .*between 1 and 64; got "100" from MSD_PIPELINE/));
+    expect(() => read(['--state-interval', '0'])).toThrow(configError(/stateInterval \(--state-interval, MSD_STATE_INTERVAL\): must be a number of seconds > 0/));
+  });
+
+  it('a typo gets the flag meant', () => {
+    expect(() => read(['--ouput', 'x'])).toThrow(configError(/unknown option --ouput \(did you mean --output\?\)/));
+  });
+
   it('-r after --no-resume wins (last flag wins)', () => {
     expect(read(['--no-resume', '-r']).resume).toBe(true);
     expect(read(['-r', '--no-resume']).resume).toBe(false);
@@ -83,6 +111,6 @@ describe('fetcher configuration', () => {
 
   it('help lists the original flags', () => {
     const h = helpText();
-    for (const f of ['-a, --server_ip_address', '-p, --list_of_ports', '-o, --output_location', '-i, --metric_interval', '-r, --resume', '--servers', '--connections-per-server']) expect(h).toContain(f);
+    for (const f of ['-a, --server_ip_address', '-p, --list_of_ports', '-o, --output_location', '-i, --metric_interval', '-r, --resume, --resumebool', '--servers', '--connections-per-server']) expect(h).toContain(f);
   });
 });

@@ -1,8 +1,23 @@
-/** fetcher settings: schema, flags (original and modern spellings) and the typed result. */
+/**
+ * fetcher settings: schema, flags (original and modern spellings) and the typed result. Every
+ * single-setting check, ranges included, is a format in the schema; readTls checks the settings
+ * that go together.
+ */
 import type { Schema } from 'convict';
-import { FlagSpec, loadConfig, MsdError, readSettingFile, usage } from '@msd/common';
+import {
+  ClientTlsMaterial, FlagSpec, loadConfig, MsdError, readSettingFile, SHARED_FLAGS, sharedSchema, SharedSettings, usage,
+  wholeBetween,
+} from '@msd/common';
 
-export interface FetcherConfig {
+/**
+ * Connections per server and requests in flight per connection: past 64 each adds only memory
+ * and server load (the bench sweep flattens well before), and 64 x 64 stays within a server's
+ * default --max-connections-per-client and --max-inflight.
+ */
+export const MAX_CONNECTIONS_PER_SERVER = 64;
+export const MAX_PIPELINE = 64;
+
+export interface FetcherConfig extends SharedSettings {
   serverIpAddress: string;
   ports: number[];
   servers: string[];
@@ -27,16 +42,8 @@ export interface FetcherConfig {
   tlsCert: string;
   tlsKey: string;
   tlsServername: string;
-  grpcPort: number | null;
-  metricsPort: number | null;
-  metricsBind: string;
   pushgatewayUrl: string;
-  token: string;
-  tokenFile: string;
   progress: 'auto' | 'tty' | 'lines' | 'off';
-  logFormat: 'auto' | 'json' | 'text';
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
-  config: string;
 }
 
 export const schema: Schema<FetcherConfig> = {
@@ -46,10 +53,10 @@ export const schema: Schema<FetcherConfig> = {
   output: { doc: 'output file, or an existing directory', format: String, default: '.', env: 'MSD_OUTPUT' },
   file: { doc: 'file name, when the servers serve a directory', format: String, default: '', env: 'MSD_FILE' },
   metricInterval: { doc: 'seconds between progress lines', format: 'seconds', default: 1, env: 'MSD_METRIC_INTERVAL' },
-  resume: { doc: 'resume from the state beside the part file (--no-resume: start over)', format: Boolean, default: true, env: 'MSD_RESUME' },
+  resume: { doc: 'resume from the state beside the part file (-r, -r 1; -r 0 or --no-resume: start over)', format: Boolean, default: true, env: 'MSD_RESUME' },
   onBadState: { doc: 'state for other content or damaged: reverify, restart or fail', format: ['reverify', 'restart', 'fail'], default: 'reverify', env: 'MSD_ON_BAD_STATE' },
-  connectionsPerServer: { doc: 'connections to each server', format: 'positive-int', default: 1, env: 'MSD_CONNECTIONS_PER_SERVER' },
-  pipeline: { doc: 'requests in flight per connection', format: 'positive-int', default: 4, env: 'MSD_PIPELINE' },
+  connectionsPerServer: { doc: 'connections to each server', format: wholeBetween(1, MAX_CONNECTIONS_PER_SERVER), default: 1, env: 'MSD_CONNECTIONS_PER_SERVER' },
+  pipeline: { doc: 'requests in flight per connection', format: wholeBetween(1, MAX_PIPELINE), default: 4, env: 'MSD_PIPELINE' },
   stateInterval: { doc: 'seconds between resume-state saves', format: 'positive-seconds', default: 1, env: 'MSD_STATE_INTERVAL' },
   stallTimeout: { doc: 'seconds without data before a connection\'s work moves elsewhere', format: 'seconds', default: 10, env: 'MSD_STALL_TIMEOUT' },
   connectTimeout: { doc: 'seconds to connect and get a server\'s greeting', format: 'seconds', default: 5, env: 'MSD_CONNECT_TIMEOUT' },
@@ -64,16 +71,9 @@ export const schema: Schema<FetcherConfig> = {
   tlsCert: { doc: 'client certificate (PEM) for mutual TLS', format: String, default: '', env: 'MSD_TLS_CERT' },
   tlsKey: { doc: 'client private key (PEM) for mutual TLS', format: String, default: '', env: 'MSD_TLS_KEY' },
   tlsServername: { doc: 'name to verify in the servers\' certificates (default: the host)', format: String, default: '', env: 'MSD_TLS_SERVERNAME' },
-  grpcPort: { doc: 'gRPC health and control port (off when unset)', format: 'optional-port', default: null, env: 'MSD_GRPC_PORT' },
-  metricsPort: { doc: 'Prometheus /metrics port (off when unset)', format: 'optional-port', default: null, env: 'MSD_METRICS_PORT' },
-  metricsBind: { doc: 'address of the metrics and gRPC listeners', format: String, default: '127.0.0.1', env: 'MSD_METRICS_BIND' },
   pushgatewayUrl: { doc: 'Pushgateway URL for the final outcome', format: String, default: '', env: 'MSD_PUSHGATEWAY_URL' },
-  token: { doc: 'shared token', format: String, default: '', env: 'MSD_TOKEN', sensitive: true },
-  tokenFile: { doc: 'file holding the shared token', format: String, default: '', env: 'MSD_TOKEN_FILE' },
   progress: { doc: 'progress display: auto (live on a terminal, lines otherwise), tty, lines, off', format: ['auto', 'tty', 'lines', 'off'], default: 'auto', env: 'MSD_PROGRESS' },
-  logFormat: { doc: 'log format', format: ['auto', 'json', 'text'], default: 'auto', env: 'MSD_LOG_FORMAT' },
-  logLevel: { doc: 'log level', format: ['debug', 'info', 'warn', 'error'], default: 'info', env: 'MSD_LOG_LEVEL' },
-  config: { doc: 'JSON config file', format: String, default: '', env: 'MSD_CONFIG' },
+  ...sharedSchema({ doc: 'address of the metrics and gRPC listeners', default: '127.0.0.1' }),
 };
 
 export const flags: FlagSpec[] = [
@@ -83,7 +83,8 @@ export const flags: FlagSpec[] = [
   { key: 'output', names: ['-o', '--output_location', '--output'], kind: 'value' },
   { key: 'file', names: ['--file'], kind: 'value' },
   { key: 'metricInterval', names: ['-i', '--metric_interval', '--metric-interval'], kind: 'value' },
-  { key: 'resume', names: ['-r', '--resume'], kind: 'bool' },
+  // the original client documents `-r RESUME, --resume RESUME` (1 resumes) and spells it --resumebool in its code
+  { key: 'resume', names: ['-r', '--resume', '--resumebool'], kind: 'bool' },
   { key: 'onBadState', names: ['--on-bad-state'], kind: 'value' },
   { key: 'connectionsPerServer', names: ['--connections-per-server', '-c'], kind: 'value' },
   { key: 'pipeline', names: ['--pipeline'], kind: 'value' },
@@ -101,19 +102,12 @@ export const flags: FlagSpec[] = [
   { key: 'tlsCert', names: ['--tls-cert'], kind: 'value' },
   { key: 'tlsKey', names: ['--tls-key'], kind: 'value' },
   { key: 'tlsServername', names: ['--tls-servername'], kind: 'value' },
-  { key: 'grpcPort', names: ['--grpc-port'], kind: 'value' },
-  { key: 'metricsPort', names: ['--metrics-port'], kind: 'value' },
-  { key: 'metricsBind', names: ['--metrics-bind'], kind: 'value' },
   { key: 'pushgatewayUrl', names: ['--pushgateway-url'], kind: 'value' },
-  { key: 'token', names: ['--token'], kind: 'value' },
-  { key: 'tokenFile', names: ['--token-file'], kind: 'value' },
   { key: 'progress', names: ['--progress'], kind: 'value' },
-  { key: 'logFormat', names: ['--log-format'], kind: 'value' },
-  { key: 'logLevel', names: ['--log-level'], kind: 'value' },
-  { key: 'config', names: ['--config'], kind: 'value' },
+  ...SHARED_FLAGS,
 ];
 
-export const SYNOPSIS = '[-a HOST] -p PORT... | --servers HOST:PORT,... [-o OUT] [-i SECONDS] [-r|--no-resume] [options]';
+export const SYNOPSIS = '[-a HOST] -p PORT... | --servers HOST:PORT,... [-o OUT] [-i SECONDS] [-r [1|0] | --no-resume] [options]';
 
 export function helpText(): string {
   return usage('fetcher', SYNOPSIS, flags, schema as never);
@@ -125,7 +119,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): { config: Fe
 }
 
 /** TLS material for the connections to the servers, read once at start; undefined when TLS is off. */
-export function readTls(c: FetcherConfig): { ca?: Buffer; cert?: Buffer; key?: Buffer; servername?: string } | undefined {
+export function readTls(c: FetcherConfig): ClientTlsMaterial | undefined {
   if (!c.tls && !c.tlsCa && !c.tlsCert && !c.tlsKey) return undefined;
   if (!!c.tlsCert !== !!c.tlsKey) throw new MsdError('E_CONFIG', 'invalid configuration: tls-cert (--tls-cert) and tls-key (--tls-key) go together for mutual TLS: give both or neither');
   const read = (setting: string, file: string): Buffer | undefined => (file ? readSettingFile(setting, file) : undefined);

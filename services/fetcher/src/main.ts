@@ -1,8 +1,8 @@
 /** fetcher entry: config → download → progress → exit code. Thin wiring only. */
 import * as os from 'node:os';
 import {
-  ControlError, createLogger, createMetricsRegistry, ExitCode, FetcherControlTarget, FetcherProgress, formatBytes, formatRate, Logger,
-  MetricsPusher, MetricsServer, MsdError, resolveToken, shutdownTracing, SPAN, SPAN_ATTR, startMetricsServer, VERSION,
+  ControlError, createMetricsRegistry, ExitCode, FetcherControlTarget, FetcherProgress, formatBytes, formatRate, Logger,
+  MetricsPusher, MetricsServer, MsdError, reportFatal, resolveToken, runProgram, shutdownTracing, SPAN, SPAN_ATTR, startMetricsServer, VERSION,
   withSpan,
 } from '@msd/common';
 import { FetcherControl, startFetcherControl } from './control-service';
@@ -14,17 +14,13 @@ import { checkOutputLocation } from './part-file';
 import { progressLine, TerminalProgress } from './progress-display';
 import { resolveServers } from './server-address';
 
+const PROGRAM = 'fetcher';
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let c: FetcherConfig;
-  try {
-    const parsed = readConfig(argv, env);
-    if (parsed.help) { process.stdout.write(helpText()); return ExitCode.OK; }
-    if (parsed.version) { process.stdout.write(`fetcher ${VERSION}\n`); return ExitCode.OK; }
-    c = parsed.config;
-  } catch (err) {
-    return fatal(err);
-  }
-  const log = createLogger({ name: 'fetcher', format: c.logFormat, level: c.logLevel });
+  return runProgram({ name: PROGRAM, readConfig, helpText, run: (c, log) => fetchFile(c, log, env) }, argv, env);
+}
+
+async function fetchFile(c: FetcherConfig, log: Logger, env: NodeJS.ProcessEnv): Promise<number> {
   let opts: DownloadOptions;
   try {
     opts = downloadOptions(c);
@@ -105,12 +101,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 export function downloadOptions(c: FetcherConfig): DownloadOptions {
   const servers = resolveServers(c.servers, c.serverIpAddress, c.ports);
   checkOutputLocation(c.output); // before any server is contacted
-  const range = (name: string, flag: string, v: number, lo: number, hi: number): void => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new MsdError('E_CONFIG', `invalid configuration: ${name} (${flag}): ${v} is not between ${lo} and ${hi}`);
-  };
-  range('connectionsPerServer', '--connections-per-server', c.connectionsPerServer, 1, 64);
-  range('pipeline', '--pipeline', c.pipeline, 1, 64);
-  if (c.stateInterval <= 0) throw new MsdError('E_CONFIG', 'invalid configuration: stateInterval (--state-interval): must be more than 0 seconds');
   return {
     servers,
     file: c.file,
@@ -175,13 +165,5 @@ function startProgress(d: Download, c: FetcherConfig, log: Logger): () => void {
 }
 
 function fatal(err: unknown, log?: Logger): number {
-  if (err instanceof MsdError) {
-    if (log) log.error(err.message, { code: err.code });
-    else process.stderr.write(`fetcher: error: ${err.message}\n`);
-    return err.exitCode;
-  }
-  const msg = err instanceof Error ? err.message : String(err);
-  if (log) log.error(`internal error: ${msg}`, { code: 'E_INTERNAL', stack: (err as Error)?.stack });
-  else process.stderr.write(`fetcher: internal error: ${msg}\n`);
-  return ExitCode.INTERNAL;
+  return reportFatal(PROGRAM, err, log);
 }

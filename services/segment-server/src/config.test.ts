@@ -19,6 +19,16 @@ describe('segment-server configuration', () => {
     });
   });
 
+  it('the original forms as people type them: -n4, -i=5, --num_servers=4, -p ... --', () => {
+    expect(read(['-n4', '-f', 'F', '-p', '4450', '4451', '--', ])).toMatchObject({ numServers: 4, ports: [4450, 4451] });
+    expect(read(['-n=4', '-fF', '-i=5'])).toMatchObject({ numServers: 4, file: 'F', statusInterval: 5 });
+    expect(read(['--num_servers=4', '--file_location=F', '--list_of_ports=4450,4451'])).toMatchObject({ numServers: 4, file: 'F', ports: [4450, 4451] });
+  });
+
+  it('a typo gets the flag meant', () => {
+    expect(() => read(['-f', 'F', '--max-conections', '4'])).toThrow(configError(/unknown option --max-conections \(did you mean --max-connections\?\)/));
+  });
+
   it('the original long spellings', () => {
     const c = read(['--num_servers', '2', '--file_location', '/srv/f', '--list_of_ports', '1', '2', '--status_interval', '0.5']);
     expect(c).toMatchObject({ numServers: 2, file: '/srv/f', ports: [1, 2], statusInterval: 0.5 });
@@ -74,8 +84,9 @@ describe('segment-server configuration', () => {
   it('piece size between 4 KiB and 16 MiB, and a non-empty bind address', () => {
     expect(read(['-f', 'F', '--piece-size', '4KiB']).pieceSize).toBe(4096);
     expect(read(['-f', 'F', '--piece-size', '16MiB']).pieceSize).toBe(16 * 1024 * 1024);
-    for (const size of ['4095', '16777217', '0']) expect(() => read(['-f', 'F', '--piece-size', size])).toThrow(configError(/pieceSize \(--piece-size, MSD_PIECE_SIZE\): \d+ bytes is not between 4KiB and 16MiB/));
-    expect(() => read(['-f', 'F', '--bind', ' '])).toThrow(configError(/bind \(--bind, MSD_BIND\): empty/));
+    for (const size of ['4095', '16777217', '0']) expect(() => read(['-f', 'F', '--piece-size', size])).toThrow(configError(/pieceSize \(--piece-size, MSD_PIECE_SIZE\): must be a size between 4KiB and 16MiB \(e\.g\. 1048576 or 1MiB\); got "\d+" from the command line/));
+    expect(() => read(['-f', 'F', '--bind', ' '])).toThrow(configError(/bind \(--bind, MSD_BIND\): must not be empty/));
+    expect(() => read(['-f', 'F'], { MSD_PIECE_SIZE: '32MiB' })).toThrow(configError(/pieceSize .*between 4KiB and 16MiB .*; got "32MiB" from MSD_PIECE_SIZE/));
     expect(readConfig(['--piece-size', '1', '--help'], {}).help).toBe(true); // --help works whatever else is wrong
   });
 

@@ -1,9 +1,26 @@
-/** segment-server settings: schema, flags (original and modern spellings) and the typed result. */
-import type { Schema } from 'convict';
+/**
+ * segment-server settings: schema, flags (original and modern spellings) and the typed result.
+ * Every single-setting check, ranges included, is a format in the schema; what is checked here
+ * after loading concerns several settings together (planListeners, readTls).
+ */
+import convict, { type Schema } from 'convict';
 import type { IndexSettings } from './catalog';
-import { FlagSpec, loadConfig, MAX_PIECE_SIZE, MIN_PIECE_SIZE, MsdError, readSettingFile, usage } from '@msd/common';
+import {
+  FlagSpec, loadConfig, MAX_PIECE_SIZE, MIN_PIECE_SIZE, MsdError, readSettingFile, ServerTlsMaterial, SHARED_FLAGS,
+  sharedSchema, SharedSettings, sizeBetween, usage,
+} from '@msd/common';
 
-export interface ServerConfig {
+/** The content identity `segment-server index` prints, or empty (no expectation). */
+convict.addFormat({
+  name: 'content-id',
+  validate: (v: unknown) => {
+    if (typeof v !== 'string' || (v !== '' && !/^[0-9a-fA-F]{64}$/.test(v))) {
+      throw new Error(`${JSON.stringify(v)} is not 64 hex digits; give the content identity \`segment-server index FILE\` prints`);
+    }
+  },
+});
+
+export interface ServerConfig extends SharedSettings {
   file: string;
   ports: number[];
   numServers: number;
@@ -18,11 +35,6 @@ export interface ServerConfig {
   hashThreads: number;
   expectContentId: string;
   rateLimit: number;
-  grpcPort: number | null;
-  metricsPort: number | null;
-  metricsBind: string;
-  token: string;
-  tokenFile: string;
   handshakeTimeout: number;
   idleTimeout: number;
   maxConnections: number;
@@ -33,9 +45,6 @@ export interface ServerConfig {
   tlsClientCa: string;
   grpcTls: boolean;
   shutdownTimeout: number;
-  logFormat: 'auto' | 'json' | 'text';
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
-  config: string;
 }
 
 export const schema: Schema<ServerConfig> = {
@@ -46,18 +55,13 @@ export const schema: Schema<ServerConfig> = {
   serverId: { doc: 'server ID of the single listener', format: 'whole', default: 0, env: 'MSD_SERVER_ID' },
   port: { doc: 'data port of the single listener', format: 'port', default: 4450, env: 'MSD_PORT' },
   portBase: { doc: 'if set, the data port is this plus the server ID', format: 'optional-port', default: null, env: 'MSD_PORT_BASE' },
-  bind: { doc: 'address to listen on', format: String, default: '127.0.0.1', env: 'MSD_BIND' },
-  pieceSize: { doc: 'piece size (verification grid)', format: 'size', default: 1024 * 1024, env: 'MSD_PIECE_SIZE' },
+  bind: { doc: 'address to listen on', format: 'address', default: '127.0.0.1', env: 'MSD_BIND' },
+  pieceSize: { doc: 'piece size (verification grid)', format: sizeBetween(MIN_PIECE_SIZE, MAX_PIECE_SIZE), default: 1024 * 1024, env: 'MSD_PIECE_SIZE' },
   indexCache: { doc: 'keep the piece index in a cache file, so a restart serves at once (--no-index-cache: hash at every start)', format: Boolean, default: true, env: 'MSD_INDEX_CACHE' },
   indexCacheDir: { doc: 'directory of index cache files (default: .msd-index beside the served file or in the served directory)', format: String, default: '', env: 'MSD_INDEX_CACHE_DIR' },
   hashThreads: { doc: 'threads that hash pieces while indexing (0 = every available core)', format: 'whole', default: 0, env: 'MSD_HASH_THREADS' },
-  expectContentId: { doc: 'content identity (64 hex digits) the served file must have, else exit 2', format: String, default: '', env: 'MSD_EXPECT_CONTENT_ID' },
+  expectContentId: { doc: 'content identity (64 hex digits) the served file must have, else exit 2', format: 'content-id', default: '', env: 'MSD_EXPECT_CONTENT_ID' },
   rateLimit: { doc: 'bytes per second per server (0 = unlimited)', format: 'size', default: 0, env: 'MSD_RATE_LIMIT' },
-  grpcPort: { doc: 'gRPC health and control port (off when unset)', format: 'optional-port', default: null, env: 'MSD_GRPC_PORT' },
-  metricsPort: { doc: 'Prometheus /metrics port (off when unset)', format: 'optional-port', default: null, env: 'MSD_METRICS_PORT' },
-  metricsBind: { doc: 'address of the metrics and gRPC listeners (default: --bind)', format: String, default: '', env: 'MSD_METRICS_BIND' },
-  token: { doc: 'shared token', format: String, default: '', env: 'MSD_TOKEN', sensitive: true },
-  tokenFile: { doc: 'file holding the shared token', format: String, default: '', env: 'MSD_TOKEN_FILE' },
   handshakeTimeout: { doc: 'seconds a client has to complete the handshake', format: 'seconds', default: 10, env: 'MSD_HANDSHAKE_TIMEOUT' },
   idleTimeout: { doc: 'seconds without any traffic before a connection is closed (0 = never)', format: 'seconds', default: 120, env: 'MSD_IDLE_TIMEOUT' },
   maxConnections: { doc: 'connections per server', format: 'positive-int', default: 256, env: 'MSD_MAX_CONNECTIONS' },
@@ -68,9 +72,7 @@ export const schema: Schema<ServerConfig> = {
   tlsClientCa: { doc: 'CA (PEM) client certificates must chain to: mutual TLS', format: String, default: '', env: 'MSD_TLS_CLIENT_CA' },
   grpcTls: { doc: 'serve gRPC over TLS too, with the same certificate (Kubernetes gRPC probes cannot use TLS)', format: Boolean, default: false, env: 'MSD_GRPC_TLS' },
   shutdownTimeout: { doc: 'seconds running transfers get to finish on SIGTERM', format: 'seconds', default: 25, env: 'MSD_SHUTDOWN_TIMEOUT' },
-  logFormat: { doc: 'log format', format: ['auto', 'json', 'text'], default: 'auto', env: 'MSD_LOG_FORMAT' },
-  logLevel: { doc: 'log level', format: ['debug', 'info', 'warn', 'error'], default: 'info', env: 'MSD_LOG_LEVEL' },
-  config: { doc: 'JSON config file', format: String, default: '', env: 'MSD_CONFIG' },
+  ...sharedSchema({ doc: 'address of the metrics and gRPC listeners (default: --bind)', default: '' }),
 };
 
 export const flags: FlagSpec[] = [
@@ -88,11 +90,6 @@ export const flags: FlagSpec[] = [
   { key: 'hashThreads', names: ['--hash-threads'], kind: 'value' },
   { key: 'expectContentId', names: ['--expect-content-id'], kind: 'value' },
   { key: 'rateLimit', names: ['--rate-limit'], kind: 'value' },
-  { key: 'grpcPort', names: ['--grpc-port'], kind: 'value' },
-  { key: 'metricsPort', names: ['--metrics-port'], kind: 'value' },
-  { key: 'metricsBind', names: ['--metrics-bind'], kind: 'value' },
-  { key: 'token', names: ['--token'], kind: 'value' },
-  { key: 'tokenFile', names: ['--token-file'], kind: 'value' },
   { key: 'handshakeTimeout', names: ['--handshake-timeout'], kind: 'value' },
   { key: 'idleTimeout', names: ['--idle-timeout'], kind: 'value' },
   { key: 'maxConnections', names: ['--max-connections'], kind: 'value' },
@@ -103,9 +100,7 @@ export const flags: FlagSpec[] = [
   { key: 'tlsClientCa', names: ['--tls-client-ca'], kind: 'value' },
   { key: 'grpcTls', names: ['--grpc-tls'], kind: 'bool' },
   { key: 'shutdownTimeout', names: ['--shutdown-timeout'], kind: 'value' },
-  { key: 'logFormat', names: ['--log-format'], kind: 'value' },
-  { key: 'logLevel', names: ['--log-level'], kind: 'value' },
-  { key: 'config', names: ['--config'], kind: 'value' },
+  ...SHARED_FLAGS,
 ];
 
 export const SYNOPSIS = '-f FILE|DIR [-p PORT...] [-n N] [-i SECONDS] [--port P --server-id ID] [options]';
@@ -138,27 +133,13 @@ export function planListeners(c: ServerConfig): { listeners: ListenerPlan[]; num
 
 export { MIN_PIECE_SIZE, MAX_PIECE_SIZE } from '@msd/common';
 
-/** Single settings convict's formats cannot express; each error names the setting and the value. */
-function checkSettings(c: ServerConfig): void {
-  if (c.pieceSize < MIN_PIECE_SIZE || c.pieceSize > MAX_PIECE_SIZE) {
-    throw new MsdError('E_CONFIG', `invalid configuration: pieceSize (--piece-size, MSD_PIECE_SIZE): ${c.pieceSize} bytes is not between 4KiB and 16MiB`);
-  }
-  if (c.expectContentId && !/^[0-9a-fA-F]{64}$/.test(c.expectContentId)) {
-    throw new MsdError('E_CONFIG', `invalid configuration: expectContentId (--expect-content-id, MSD_EXPECT_CONTENT_ID): "${c.expectContentId}" is not 64 hex digits; give the content identity \`segment-server index FILE\` prints`);
-  }
-  if (c.bind.trim() === '') {
-    throw new MsdError('E_CONFIG', 'invalid configuration: bind (--bind, MSD_BIND): empty; give an address such as 127.0.0.1 (this host only) or 0.0.0.0 (all interfaces)');
-  }
-}
-
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv): { config: ServerConfig; help: boolean; version: boolean } {
   const { config, args } = loadConfig<ServerConfig>({ schema, flags, argv, env, configKey: 'config' });
-  if (!args.help && !args.version) checkSettings(config);
   return { config, help: args.help, version: args.version };
 }
 
 /** TLS material, read once at start; undefined when TLS is off. */
-export function readTls(c: ServerConfig): { key: Buffer; cert: Buffer; clientCa?: Buffer } | undefined {
+export function readTls(c: ServerConfig): ServerTlsMaterial | undefined {
   if (!c.tlsCert && !c.tlsKey && !c.tlsClientCa) return undefined;
   if (!c.tlsCert || !c.tlsKey) throw new MsdError('E_CONFIG', 'tls-cert (--tls-cert, MSD_TLS_CERT) and tls-key (--tls-key, MSD_TLS_KEY) go together: give both, or neither for plain TCP');
   return {

@@ -1,6 +1,6 @@
 /** segment-server entry: config → metrics, control, app → signals. Thin wiring only. */
 import {
-  createLogger, createMetricsRegistry, ExitCode, Logger, MetricsServer, MsdError, resolveToken, shutdownTracing,
+  createMetricsRegistry, ExitCode, Logger, MetricsServer, MsdError, reportFatal, resolveToken, runProgram, shutdownTracing,
   startMetricsServer, VERSION,
 } from '@msd/common';
 import { helpText, indexSettings, planListeners, readConfig, readTls, ServerConfig } from './config';
@@ -9,18 +9,14 @@ import { indexCommand } from './index-command';
 import { ServerMetrics } from './metrics';
 import { SegmentServerApp } from './server-app';
 
+const PROGRAM = 'segment-server';
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  if (argv[0] === 'index') return indexCommand(argv.slice(1), env).catch((err: unknown) => reportFatal(err));
-  let c: ServerConfig;
-  try {
-    const parsed = readConfig(argv, env);
-    if (parsed.help) { process.stdout.write(helpText()); return ExitCode.OK; }
-    if (parsed.version) { process.stdout.write(`segment-server ${VERSION}\n`); return ExitCode.OK; }
-    c = parsed.config;
-  } catch (err) {
-    return reportFatal(err);
-  }
-  const log = createLogger({ name: 'segment-server', format: c.logFormat, level: c.logLevel });
+  if (argv[0] === 'index') return indexCommand(argv.slice(1), env).catch((err: unknown) => reportFatal(PROGRAM, err));
+  return runProgram({ name: PROGRAM, readConfig, helpText, run: serve }, argv, env);
+}
+
+async function serve(c: ServerConfig, log: Logger): Promise<number> {
   let app: SegmentServerApp;
   let metricsServer: MetricsServer | undefined;
   let control: SegmentServerControl | undefined;
@@ -40,7 +36,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     app = new SegmentServerApp({
       file: c.file, pieceSize: c.pieceSize, indexing: indexSettings(c), listeners: plan.listeners, bind: c.bind, numServers: plan.numServers,
       token, rateLimit: c.rateLimit, handshakeTimeoutMs: c.handshakeTimeout * 1000, idleTimeoutMs: c.idleTimeout * 1000,
-      maxConnections: c.maxConnections, maxConnectionsPerClient: c.maxConnectionsPerClient, maxInflight: Math.max(1, c.maxInflight),
+      maxConnections: c.maxConnections, maxConnectionsPerClient: c.maxConnectionsPerClient, maxInflight: c.maxInflight,
       tls,
     }, log, metrics);
     const sideBind = c.metricsBind || c.bind;
@@ -64,7 +60,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
   } catch (err) {
     await closeAll();
-    return reportFatal(err, log);
+    return reportFatal(PROGRAM, err, log);
   }
   app.startStatusLines(c.statusInterval);
   return new Promise<number>((resolve) => {
@@ -80,23 +76,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
   });
-}
-
-function reportFatal(err: unknown, log?: Logger): number {
-  const say = (text: string, code: string): void => {
-    if (log) log.error(text, { code });
-    else process.stderr.write(`segment-server: error: ${text}\n`);
-  };
-  if (err instanceof MsdError) {
-    say(err.message, err.code);
-    return err.exitCode;
-  }
-  const msg = err instanceof Error ? err.message : String(err);
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'EADDRINUSE' || e?.code === 'EACCES' || e?.code === 'EADDRNOTAVAIL' || e?.code === 'ENOTFOUND' || e?.code === 'EAI_AGAIN') {
-    say(`cannot listen: ${msg}; choose another port (-p/--port/--grpc-port/--metrics-port) or address (--bind)`, 'E_CONFIG');
-    return ExitCode.USAGE;
-  }
-  say(`internal error: ${msg}`, 'E_INTERNAL');
-  return ExitCode.INTERNAL;
 }
