@@ -200,3 +200,14 @@ test('--expect-content-id: the pinned identity starts, another exits 2 naming bo
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/"xyz" is not 64 hex digits/);
 });
+
+test('a served directory keeps its caches in its own .msd-index, which is never served', async () => {
+  const served = path.join(dir, 'beside-src');
+  fs.mkdirSync(path.join(served, 'deep'), { recursive: true });
+  for (const n of ['x.bin', 'deep/y.bin']) backdate(randomFile(path.join(served, n), 3 * PIECE + 9));
+  const first = await serveOnce(served);
+  expect(first.indexed.map((l) => [l.file, l.source]).sort()).toEqual([['deep/y.bin', 'hashed'], ['x.bin', 'hashed']]);
+  expect(fs.readdirSync(path.join(served, '.msd-index')).length).toBe(2);
+  const again = await serveOnce(served);
+  expect(again.indexed.map((l) => [l.file, l.source]).sort()).toEqual([['deep/y.bin', 'cache'], ['x.bin', 'cache']]);
+});
