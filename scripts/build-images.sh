@@ -2,6 +2,12 @@
 # Builds the two images with buildah and runs each once with podman (`--version`).
 #
 #   scripts/build-images.sh                 local Node 24 bases (no registry pulls), then the images
+#   REGISTRY=r.example/msd scripts/build-images.sh
+#                                           tags r.example/msd/{segment-server,fetcher}:<appVersion>,
+#                                           exactly what the chart names with
+#                                           --set global.imageRegistry=r.example/msd
+#   PUSH=1 REGISTRY=... scripts/build-images.sh   ... and pushes both (buildah push)
+#   scripts/build-images.sh --print-tags    prints the two tags and the helm flag, builds nothing
 #   NODE_IMAGE=node:24-bookworm-slim RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot \
 #     scripts/build-images.sh               the Dockerfiles' own bases (needs a reachable registry)
 #
@@ -10,12 +16,28 @@
 # the shared libraries it links:
 #   localhost/msd-node-build:24    node + npm + /bin/sh (dash) + env: enough for the build stage
 #   localhost/msd-node-runtime:24  node and its libraries only: no shell, like distroless
-# Images: localhost/msd/segment-server:<version>, localhost/msd/fetcher:<version>.
+# Images: $REGISTRY/segment-server:<version>, $REGISTRY/fetcher:<version>; REGISTRY defaults to
+# localhost/msd, the chart's default image.registry.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
-version="$(node -p "require('./package.json').version")"
+# The tag is the chart's appVersion (the chart's default tag), which must be the programs' version.
+version="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' charts/multi-server-downloader/Chart.yaml)"
+package_version="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json | head -1)"
+if [ "$version" != "$package_version" ]; then
+  echo "build-images: package.json version $package_version differs from the chart's appVersion $version:" \
+    "the chart would name images that were never built; make them equal" >&2; exit 1
+fi
+registry="${REGISTRY:-localhost/msd}"
+registry="${registry%/}"
+image_of() { echo "$registry/$1:$version"; }
+if [ "${1:-}" = "--print-tags" ]; then
+  image_of segment-server
+  image_of fetcher
+  echo "helm: --set global.imageRegistry=$registry"
+  exit 0
+fi
 revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 isolation=(--isolation chroot)
 limits=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
@@ -82,7 +104,7 @@ if [ -z "${NODE_IMAGE:-}" ]; then
 fi
 
 for program in segment-server fetcher; do
-  image="localhost/msd/$program:$version"
+  image="$(image_of "$program")"
   echo "build-images: building $image (build base $NODE_IMAGE, runtime base ${RUNTIME_IMAGE:-Dockerfile default})"
   buildah build "${isolation[@]}" "${limits[@]}" --layers \
     --build-arg "NODE_IMAGE=$NODE_IMAGE" \
@@ -120,13 +142,13 @@ run=(podman run --runtime runc --network host --cgroup-manager cgroupfs "${limit
 "${run[@]}" -d --name "$server_ctr" -v "$smoke/data:/data:ro" \
   -e MSD_FILE=/data/data.bin -e MSD_PORT="$data_port" -e MSD_BIND=127.0.0.1 -e MSD_SERVER_ID=0 \
   -e MSD_NUM_SERVERS=1 -e MSD_GRPC_PORT="$grpc_port" -e MSD_METRICS_PORT="$metrics_port" \
-  -e MSD_LOG_FORMAT=json "localhost/msd/segment-server:$version" >/dev/null
+  -e MSD_LOG_FORMAT=json "$(image_of segment-server)" >/dev/null
 "${run[@]}" --rm -v "$root/charts/multi-server-downloader/files:/opt/msd:ro" -e NODE_PATH=/app/node_modules \
-  --entrypoint node "localhost/msd/fetcher:$version" /opt/msd/check-servers.js \
+  --entrypoint node "$(image_of fetcher)" /opt/msd/check-servers.js \
   --grpc="127.0.0.1:$grpc_port" --data="127.0.0.1:$data_port" --bytes=4096 --timeout=60 \
   | sed 's/^/build-images: smoke: /'
 "${run[@]}" --rm -v "$smoke/out:/out" -e MSD_SERVERS="127.0.0.1:$data_port" -e MSD_OUTPUT=/out/ \
-  -e MSD_LOG_FORMAT=json "localhost/msd/fetcher:$version" >"$smoke/fetcher.log" 2>&1 \
+  -e MSD_LOG_FORMAT=json "$(image_of fetcher)" >"$smoke/fetcher.log" 2>&1 \
   || { cat "$smoke/fetcher.log" >&2; echo "build-images: smoke: the fetcher container failed" >&2; exit 1; }
 cmp "$smoke/data/data.bin" "$smoke/out/data.bin" \
   || { echo "build-images: smoke: fetched file differs" >&2; exit 1; }
@@ -134,3 +156,11 @@ podman stop --time 30 "$server_ctr" >/dev/null   # SIGTERM (STOPSIGNAL), as the 
 code="$(podman inspect --format '{{.State.ExitCode}}' "$server_ctr")"
 [ "$code" = 0 ] || { podman logs "$server_ctr" | tail -20 >&2; echo "build-images: smoke: server exited $code on SIGTERM" >&2; exit 1; }
 echo "build-images: smoke: fetched $(stat -c %s "$smoke/out/data.bin") bytes through the containers, identical; server exited 0 on SIGTERM"
+
+if [ -n "${PUSH:-}" ]; then
+  for program in segment-server fetcher; do
+    buildah push "$(image_of "$program")" "docker://$(image_of "$program")"
+    echo "build-images: pushed $(image_of "$program")"
+  done
+fi
+echo "build-images: install with: helm install dl charts/multi-server-downloader --set global.imageRegistry=$registry"
