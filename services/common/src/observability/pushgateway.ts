@@ -1,4 +1,9 @@
-import type { Registry } from 'prom-client';
+/**
+ * Pushing the fetcher's final outcome (and optional progress) to a Pushgateway, the Prometheus
+ * advice for batch jobs. The HTTP side is prom-client's `Pushgateway`; this file adds what the
+ * fetcher needs around it: a name filter, slash-safe grouping, one warning, no throwing.
+ */
+import { Pushgateway, Registry, type Metric } from 'prom-client';
 
 export interface PushOptions {
   /** Grouping key: job name (e.g. `msd-fetcher`). */
@@ -17,54 +22,55 @@ export interface PushOptions {
   timeoutMs?: number;
 }
 
-/** URL of the group `job`/`instance` under a Pushgateway base URL. */
-export function pushgatewayGroupUrl(baseUrl: string, job: string, instance: string): string {
-  const base = baseUrl.replace(/\/+$/, '');
-  return `${base}/metrics/${groupingPart('job', job)}/${groupingPart('instance', instance)}`;
-}
-
-/** Label values with `/` (or empty) use the Pushgateway's base64url form `name@base64/value`. */
-function groupingPart(name: string, value: string): string {
+/**
+ * One grouping label as the Pushgateway reads it from the URL: `name/value`, or, for a value with
+ * a `/` (or an empty one), its base64url form `name@base64/value`. prom-client percent-encodes
+ * each part and the gateway decodes them before routing, so a plain `/` would split the path.
+ */
+function groupingPart(name: string, value: string): [string, string] {
   if (value === '' || value.includes('/')) {
     const encoded = Buffer.from(value, 'utf8').toString('base64url');
-    return `${name}@base64/${encoded === '' ? '=' : encoded}`;
+    return [`${name}@base64`, encoded === '' ? '=' : encoded];
   }
-  return `${name}/${encodeURIComponent(value)}`;
+  return [name, value];
 }
 
-/** The exposition text of the registry, restricted to names with `prefix` when given. */
-async function exposition(registry: Registry, prefix: string | undefined): Promise<string> {
-  if (prefix === undefined) return registry.metrics();
-  const parts: string[] = [];
-  for (const metric of registry.getMetricsAsArray()) {
-    if (metric.name.startsWith(prefix)) parts.push(await registry.getSingleMetricAsString(metric.name));
-  }
-  return `${parts.join('\n\n')}\n`;
+/** URL of the group `job`/`instance` under a Pushgateway base URL (what prom-client pushes to). */
+export function pushgatewayGroupUrl(baseUrl: string, job: string, instance: string): string {
+  const base = baseUrl.replace(/\/+$/, '');
+  return `${base}/metrics/${[groupingPart('job', job), groupingPart('instance', instance)].map(([k, v]) => `${k}/${encodeURIComponent(v)}`).join('/')}`;
+}
+
+/** A registry holding only the metrics of `registry` whose name starts with `prefix` (the same metric objects). */
+function onlyPrefixed(registry: Registry, prefix: string | undefined): Registry {
+  if (prefix === undefined) return registry;
+  const subset = new Registry();
+  for (const metric of registry.getMetricsAsArray()) if (metric.name.startsWith(prefix)) subset.registerMetric(metric as unknown as Metric); // typed as its JSON form, but the metric itself
+  return subset;
 }
 
 /**
- * Pushes the registry to a Pushgateway once. Resolves to `undefined` on success, or to a message
- * saying what went wrong; it never throws or rejects.
+ * Pushes the registry to a Pushgateway once, with prom-client's `Pushgateway`. Resolves to
+ * `undefined` on success, or to a message saying what went wrong; it never throws or rejects.
  */
 export async function pushToGateway(url: string, registry: Registry, options: PushOptions): Promise<string | undefined> {
   const target = pushgatewayGroupUrl(url, options.job, options.instance);
+  if (options.job.includes('/')) return `Pushgateway ${target}: a job name with "/" cannot be pushed; name the job without one`;
   try {
-    const body = await exposition(registry, options.namePrefix);
-    const res = await fetch(target, {
-      method: options.method ?? 'PUT',
+    const gateway = new Pushgateway(url.replace(/\/+$/, ''), {
+      timeout: options.timeoutMs ?? 5000,
       headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
-      body,
-      signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
-    });
-    if (res.ok) {
-      await res.arrayBuffer();
-      return undefined;
-    }
-    const text = (await res.text()).trim().slice(0, 300);
-    return `Pushgateway ${target} answered ${res.status}: ${text}`;
+    }, onlyPrefixed(registry, options.namePrefix));
+    const [key, value] = groupingPart('instance', options.instance);
+    const params = { jobName: options.job, groupings: { [key]: value } };
+    await ((options.method ?? 'PUT') === 'PUT' ? gateway.push(params) : gateway.pushAdd(params));
+    return undefined;
   } catch (err) {
-    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    return `Pushgateway ${target} unreachable: ${err instanceof Error ? err.message : String(err)}${cause}`;
+    const message = err instanceof Error ? err.message : String(err);
+    // prom-client's words for an answer: "push failed with status 400, <body>"
+    const refused = /^push failed with status (\d+), ([\s\S]*)$/.exec(message);
+    if (refused) return `Pushgateway ${target} answered ${refused[1]}: ${refused[2].trim().slice(0, 300)}`;
+    return `Pushgateway ${target} unreachable: ${message}`;
   }
 }
 

@@ -1,31 +1,36 @@
-import { ROOT_CONTEXT, TraceFlags, isSpanContextValid, trace, type Context, type Span, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, defaultTextMapGetter, defaultTextMapSetter, trace, type Context, type Span, type SpanContext } from '@opentelemetry/api';
+import type { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /**
  * W3C Trace Context `traceparent` (https://www.w3.org/TR/trace-context/#traceparent-header):
  * `00-<32 hex trace id>-<16 hex parent span id>-<2 hex flags>`, 55 ASCII characters.
  * The fetcher sends it in the protocol handshake; the server continues the trace from it.
+ * Written and read by OpenTelemetry's own propagator, loaded on first use: both callers only
+ * need it while tracing is on, and requiring @opentelemetry/core costs ~30 ms of start-up.
  */
 export const TRACEPARENT_LENGTH = 55;
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
+let propagator: W3CTraceContextPropagator | undefined;
+function w3c(): W3CTraceContextPropagator {
+  if (propagator === undefined) {
+    const { W3CTraceContextPropagator: Propagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+    propagator = new Propagator();
+  }
+  return propagator;
+}
 
 /** The traceparent of a span, or undefined when it is not a valid (recording or remote) span. */
 export function traceparentOf(span: Span | undefined): string | undefined {
   if (span === undefined) return undefined;
-  const sc = span.spanContext();
-  if (!isSpanContextValid(sc)) return undefined;
-  return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+  const carrier: Record<string, string> = {};
+  w3c().inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  return carrier.traceparent;
 }
 
 /** Parses a traceparent; undefined when absent or malformed (a bad header never fails a request). */
 export function parseTraceparent(value: string | undefined): SpanContext | undefined {
-  if (value === undefined || value.length < TRACEPARENT_LENGTH) return undefined;
-  const m = TRACEPARENT.exec(value.trim());
-  if (m === null) return undefined;
-  const [, version, traceId, spanId, flags, rest] = m;
-  if (version === 'ff' || (version === '00' && rest !== undefined)) return undefined;
-  const sc: SpanContext = { traceId, spanId, traceFlags: parseInt(flags, 16) & TraceFlags.SAMPLED, isRemote: true };
-  return isSpanContextValid(sc) ? sc : undefined;
+  if (value === undefined) return undefined;
+  return trace.getSpanContext(w3c().extract(ROOT_CONTEXT, { traceparent: value }, defaultTextMapGetter));
 }
 
 /** A context whose parent is the remote span named by `traceparent`, else the root context. */
