@@ -179,7 +179,7 @@ test('a just-written file is served but not cached; the index command waits that
 
   const fresh2 = randomFile(path.join(dir, 'fresh2.bin'), 3 * PIECE);
   const r = await runToExit(SERVER_BIN, ['index', fresh2, '--piece-size', String(PIECE)]);
-  expect(r.code).toBe(0);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.not.stringMatching(/not cached|not written/) });
   expect(r.stdout).toBe(`${identityOf(fresh2, PIECE)}  fresh2.bin\n`);
   expect((await serveOnce(fresh2)).indexed[0].source).toBe('cache');
 });
@@ -210,4 +210,24 @@ test('a served directory keeps its caches in its own .msd-index, which is never 
   expect(fs.readdirSync(path.join(served, '.msd-index')).length).toBe(2);
   const again = await serveOnce(served);
   expect(again.indexed.map((l) => [l.file, l.source]).sort()).toEqual([['deep/y.bin', 'cache'], ['x.bin', 'cache']]);
+});
+
+test('a crashed writer\'s old temp file is removed at the next write; a young one (another writer) is left alone; --no-index-cache writes nothing', async () => {
+  const file = randomFile(path.join(dir, 'temps.bin'), 2 * PIECE);
+  backdate(file);
+  const cacheDir = path.join(dir, 'temps-cache');
+  const entry = cacheFileFor(cacheDir, fs.realpathSync(file), PIECE);
+  fs.mkdirSync(cacheDir);
+  const old = `${entry}.4242.deadbeef.tmp`;
+  const young = `${entry}.4343.cafebabe.tmp`;
+  fs.writeFileSync(old, 'half a cache');
+  fs.writeFileSync(young, 'being written');
+  backdate(old, 7200);
+  expect((await serveOnce(file, ['--index-cache-dir', cacheDir])).indexed[0].source).toBe('hashed');
+  expect(fs.readdirSync(cacheDir).sort()).toEqual([path.basename(entry), path.basename(young)].sort());
+
+  const off = path.join(dir, 'off-cache');
+  const r = await serveOnce(file, ['--index-cache-dir', off, '--no-index-cache']);
+  expect(r.indexed[0]).toMatchObject({ source: 'hashed', cache: 'none', contentId: identityOf(file, PIECE) });
+  expect(fs.existsSync(off)).toBe(false);
 });

@@ -69,12 +69,10 @@ async function hashStable(r: CachedIndexRequest, first: FileStamp): Promise<{ in
   let before = first;
   for (let attempt = 1; ; attempt++) {
     let startedNs = nowNs();
-    if (r.waitForStableMtime && r.cachePath) {
-      const wait = before.mtimeNs + RACY_NS - startedNs;
-      if (wait > 0n && wait <= RACY_NS) {
-        await new Promise((res) => setTimeout(res, Number(wait / 1_000_000n) + 1));
-        startedNs = nowNs();
-      }
+    // (a loop: a timer may fire a little early, by the event loop's cached clock)
+    for (let wait = before.mtimeNs + RACY_NS - startedNs; r.waitForStableMtime && r.cachePath && wait > 0n && wait <= RACY_NS; wait = before.mtimeNs + RACY_NS - startedNs) {
+      await new Promise((res) => setTimeout(res, Number(wait / 1_000_000n) + 1));
+      startedNs = nowNs();
     }
     const grid = new PieceGrid(Number(before.size), r.pieceSize);
     const digests = await r.hasher.hash(r.file, grid, { fd: r.fd, onProgress: progressLog(r, grid) });

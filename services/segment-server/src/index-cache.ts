@@ -76,4 +76,21 @@ export async function writeIndexCache(file: string, stamp: FileStamp, index: Fil
   } finally {
     await dh.close();
   }
+  await removeStaleTemps(file);
+}
+
+/**
+ * Temp files of this entry left by a writer that crashed before its rename. Only old ones: a
+ * younger one may belong to another server writing the same entry right now.
+ */
+const STALE_TEMP_MS = 3600_000;
+async function removeStaleTemps(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const st = await fsp.stat(path.join(dir, name)).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > STALE_TEMP_MS) await fsp.rm(path.join(dir, name), { force: true }).catch(() => undefined);
+  }
 }
