@@ -231,7 +231,8 @@ describe('the http source (eight servers, port per replica) runs as rendered', (
     const r = await release.run({ name: 'fresh-replica' }, spec, fill, new Map());
     expect(r.code).toBe(1);
     expect(r.output()).toContain(`has SHA-256 ${sha256(content)}, but source.http.sha256 is ${'ab'.repeat(32)}: the replica stays unready; fix source.http.sha256 or source.http.url`);
-    expect(readdirSync(release.claimDir('data-fresh-replica'))).toEqual([]);
+    // nothing but the (empty) index-cache directory: no file, no marker, no half download
+    expect(readdirSync(release.claimDir('data-fresh-replica'))).toEqual(['.msd-index']);
   });
 
   it('runs the Job to a verified copy from all eight servers', async () => {

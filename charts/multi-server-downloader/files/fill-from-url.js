@@ -147,6 +147,9 @@ async function main() {
     console.error(`fill-from-url: ${err.message}`);
     return 2;
   }
+  // The server's index cache lives on this volume too (mounted writable there on its own), so a
+  // restarted replica neither downloads nor hashes the file again.
+  fs.mkdirSync(path.join(path.dirname(opts.out), '.msd-index'), { recursive: true });
   const have = alreadyVerified(opts.out, opts.sha256);
   if (have >= 0) {
     console.log(`fill-from-url: ${opts.out} (${have} bytes) was verified against sha256 ${opts.sha256} before; not downloading it again`);
