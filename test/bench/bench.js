@@ -15,6 +15,7 @@ const { makeTestFile } = require('./test-file');
 const { peerCases } = require('./peer-cases');
 const { ourCases } = require('./our-cases');
 const { indexCases } = require('./index-cases');
+const { resumeCases } = require('./resume-cases');
 const { memoryCases, sizeText } = require('./memory-cases');
 const { ServerPool } = require('./server-pool');
 const { runRounds } = require('./runner');
@@ -75,7 +76,7 @@ async function main() {
   const peers = peerCases(source, { workDir, timeoutFor: opts.timeoutFor, iperfSeconds: opts.iperfSeconds, nginxWorkers: opts.nginxWorkers });
   const memory = memoryCases(source, { workDir, timeoutFor: opts.timeoutFor, bigSize: opts.bigSize, clients: opts.clients, clientsSize: opts.clientsSize });
   const keep = (/** @type {import('./bench-case').BenchCase} */ c) => !opts.casesFilter || opts.casesFilter.test(c.id);
-  const main = [...peers.cases, ...ourCases(source, pool, { workDir, ...opts }), ...indexCases(source, { workDir, ...opts })].filter(keep);
+  const main = [...peers.cases, ...ourCases(source, pool, { workDir, ...opts }), ...resumeCases(source, pool, { workDir, ...opts }), ...indexCases(source, { workDir, ...opts })].filter(keep);
   const mem = memory.cases.filter(keep);
   const started = new Date();
   try {

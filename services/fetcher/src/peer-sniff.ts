@@ -19,7 +19,19 @@ function firstLine(s: string): string {
 }
 
 /**
- * Sent when a peer stays silent past the greeting timeout: a segment server greets first, but an
- * HTTP or TLS server waits for the client, and answers this. The connection is abandoned anyway.
+ * Sent when a peer stays silent past the greeting timeout: a segment server greets first, but TLS
+ * and HTTP servers wait for the client. This is a minimal TLS ClientHello (one cipher suite, no
+ * extensions): a TLS server answers it with an alert or a ServerHello, an HTTP server with
+ * "400 Bad Request"; either names itself. The connection is abandoned anyway.
  */
-export const SILENT_PEER_PROBE = Buffer.from('HEAD / HTTP/1.0\r\n\r\n', 'latin1');
+export const SILENT_PEER_PROBE = ((): Buffer => {
+  const hello = Buffer.concat([
+    Buffer.from([0x03, 0x03]), // client_version TLS 1.2
+    Buffer.alloc(32, 0x5a), // random
+    Buffer.from([0x00]), // no session id
+    Buffer.from([0x00, 0x02, 0x13, 0x01]), // one cipher suite
+    Buffer.from([0x01, 0x00]), // null compression
+  ]);
+  const handshake = Buffer.concat([Buffer.from([0x01, 0x00, (hello.length >> 8) & 0xff, hello.length & 0xff]), hello]);
+  return Buffer.concat([Buffer.from([0x16, 0x03, 0x01, (handshake.length >> 8) & 0xff, handshake.length & 0xff]), handshake]);
+})();
