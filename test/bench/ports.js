@@ -1,30 +1,11 @@
 'use strict';
 /**
- * Loopback ports: pick free random ones (the kernel's choice for port 0) and wait until
+ * Loopback ports: pick free random ones (test/helpers/free-ports.js) and wait until
  * a process listens on them, read from /proc/net/tcp{,6} so no probe connection disturbs
  * the server (iperf3 and our servers count every connection).
  */
 const fs = require('node:fs');
-const net = require('node:net');
-
-/** @param {number} n @returns {Promise<number[]>} n distinct free ports on 127.0.0.1 */
-async function freePorts(n) {
-  /** @type {net.Server[]} */
-  const servers = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = net.createServer();
-      servers.push(s);
-      await new Promise((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve(undefined));
-      });
-    }
-    return servers.map((s) => /** @type {net.AddressInfo} */ (s.address()).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(() => resolve(undefined)))));
-  }
-}
+const { freePorts } = require('../helpers/free-ports');
 
 /** @returns {Set<number>} every local port in LISTEN state (IPv4 and IPv6) */
 function listeningPorts() {

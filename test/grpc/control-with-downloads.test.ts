@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCtl as fetcherCtl } from '../../services/fetcher/src/ctl';
 import { runCtl as serverCtl } from '../../services/segment-server/src/ctl';
-import { startChild, type Child } from '../observability/support/child-process';
+import { spawnProcess, type Proc } from '../helpers/processes';
 import {
   FETCHER_BIN,
   firstHealth,
@@ -65,7 +65,7 @@ describe('control calls during real downloads', () => {
   it('SetRateLimit changes the measured send rate of a running transfer', async () => {
     const { p: srv, dataPort } = await server(String(MiB));
     const out = path.join(dir, 'rate.bin');
-    const fetcher = startChild(process.execPath, [FETCHER_BIN, ...fetcherArgs([dataPort], out)]);
+    const fetcher = spawnProcess(process.execPath, [FETCHER_BIN, ...fetcherArgs([dataPort], out)]);
     started.push(fetcher);
     const rateOver = async (ms: number): Promise<number> => {
       const before = await bytesSent(srv.client);
@@ -85,7 +85,7 @@ describe('control calls during real downloads', () => {
     expect(fast).toBeLessThan(5.5 * MiB);
     // lift the limit: the download completes, intact
     expect(await serverCtl(['rate-limit', '0', '--server-id', '0', '--addr', srv.grpcAddress, '--token', TOKEN], quietIo)).toBe(0);
-    expect(await fetcher.exited).toBe(0);
+    expect((await fetcher.exited).code).toBe(0);
     expect(sha256(out)).toBe(digest);
     process.stdout.write(`measured send rate: ${(slow / MiB).toFixed(2)} MiB/s at 1 MiB/s, ${(fast / MiB).toFixed(2)} MiB/s at 4 MiB/s\n`);
   });
@@ -94,14 +94,14 @@ describe('control calls during real downloads', () => {
     const a = await server(String(2 * MiB));
     const b = await server(String(2 * MiB));
     const out = path.join(dir, 'drain.bin');
-    const fetcher = startChild(process.execPath, [FETCHER_BIN, ...fetcherArgs([a.dataPort, b.dataPort], out)]);
+    const fetcher = spawnProcess(process.execPath, [FETCHER_BIN, ...fetcherArgs([a.dataPort, b.dataPort], out)]);
     started.push(fetcher);
     await until('4 MiB from server A', async () => (await bytesSent(a.p.client)) > 4 * MiB);
     expect(await serverCtl(['drain', '--addr', a.p.grpcAddress, '--token', TOKEN], quietIo)).toBe(0);
     expect(await a.p.client.check('')).toBe('NOT_SERVING');
     const atDrain = await bytesSent(a.p.client);
 
-    expect(await fetcher.exited).toBe(0);
+    expect((await fetcher.exited).code).toBe(0);
     expect(sha256(out)).toBe(digest);
     const fromA = await bytesSent(a.p.client);
     const fromB = await bytesSent(b.p.client);
@@ -113,9 +113,9 @@ describe('control calls during real downloads', () => {
 
     // a new download from A alone is refused
     const refusedOut = path.join(dir, 'refused.bin');
-    const second: Child = startChild(process.execPath, [FETCHER_BIN, ...fetcherArgs([a.dataPort], refusedOut), '--give-up-after', '2', '--connect-timeout', '1']);
+    const second: Proc = spawnProcess(process.execPath, [FETCHER_BIN, ...fetcherArgs([a.dataPort], refusedOut), '--give-up-after', '2', '--connect-timeout', '1']);
     started.push(second);
-    const code = await second.exited;
+    const { code } = await second.exited;
     expect(code).not.toBe(0);
     expect(existsSync(refusedOut)).toBe(false);
     expect(await bytesSent(a.p.client)).toBe(fromA);
@@ -157,16 +157,16 @@ describe('control calls during real downloads', () => {
     expect(cancelled.state).toBe('CANCELLED');
     expect(cancelled.bytes_done).toBeGreaterThan(settled);
     expect(cancelled.bytes_done).toBeLessThan(SIZE);
-    expect(await f.child.exited).toBe(7);
+    expect((await f.child.exited).code).toBe(7);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.part`)).toBe(true);
     expect(existsSync(`${out}.part.state`)).toBe(true);
 
     // the next run continues from the saved state
     await srv.client.call('SetRateLimit', { bytes_per_second: 0 });
-    const again = startChild(process.execPath, [FETCHER_BIN, ...fetcherArgs([dataPort], out)]);
+    const again = spawnProcess(process.execPath, [FETCHER_BIN, ...fetcherArgs([dataPort], out)]);
     started.push(again);
-    expect(await again.exited).toBe(0);
+    expect((await again.exited).code).toBe(0);
     expect(sha256(out)).toBe(digest);
     const resumed = /([\d.]+ \w+) resumed/.exec(again.output());
     expect(resumed).not.toBeNull();

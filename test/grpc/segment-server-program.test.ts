@@ -82,7 +82,7 @@ describe('segment-server process: health and drain over gRPC', () => {
     await firstHealth(server);
     await until('SERVING', async () => (await server?.client.check('')) === 'SERVING');
     await expect(server.client.call('Drain', { exit_when_idle: true })).resolves.toEqual({ active_transfers: 0 });
-    const code = await Promise.race([server.child.exited, new Promise((r) => setTimeout(() => r('still running'), 10000))]);
+    const code = await Promise.race([server.child.exited.then((e) => e.code), new Promise((r) => setTimeout(() => r('still running'), 10000))]);
     expect(code).toBe(0);
   });
 });

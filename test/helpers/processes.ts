@@ -1,10 +1,13 @@
 /**
- * Real processes for tests: segment servers and fetchers started from the built bins, on free
- * loopback ports, with their JSON logs captured; every process is tracked and killed by PID.
+ * The one process harness of test/: real processes (our programs, Prometheus, the Pushgateway,
+ * peers) with their output and JSON logs captured; every process is tracked and killed by PID.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import * as net from 'node:net';
+
+import { freePort, freePorts } from './free-ports';
+
+export { freePort, freePorts };
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const SERVER_BIN = path.join(ROOT, 'services/segment-server/bin/segment-server.js');
@@ -20,93 +23,112 @@ export function killAll(): void {
   live.clear();
 }
 
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  const ports: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-    servers.push(s);
-    ports.push((s.address() as net.AddressInfo).port);
-  }
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
 export type LogLine = Record<string, unknown> & { msg: string; level: string };
+export interface Exit { code: number | null; signal: NodeJS.Signals | null }
 
 export interface Proc {
   child: ChildProcess;
   pid: number;
   stdout: () => string;
   stderr: () => string;
+  /** stdout and stderr as they arrived, interleaved. */
+  output: () => string;
+  /** The JSON lines of stderr (our programs' logs). */
   logs: () => LogLine[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once the process has ended (code and signal both null if it could not be started). */
+  exited: Promise<Exit>;
   waitForLog: (pred: (l: LogLine) => boolean, timeoutMs?: number) => Promise<LogLine>;
-  stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Waits until `pattern` appears in the output; rejects on exit or timeout. */
+  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpExecArray>;
+  /** Sends `signal` (SIGTERM by default), then SIGKILL after 10 s; resolves with the exit. */
+  stop: (signal?: NodeJS.Signals) => Promise<Exit>;
 }
 
-export function run(bin: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, MSD_LOG_FORMAT: 'json', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export interface SpawnOptions { cwd?: string; env?: NodeJS.ProcessEnv }
+
+/** Starts `command` (any program); `env` replaces the environment when given. */
+export function spawnProcess(command: string, args: readonly string[], opts: SpawnOptions = {}): Proc {
+  const child = spawn(command, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';
-  const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  let all = '';
+  let done = false;
+  const changed = new Set<() => void>();
+  const notify = (): void => { for (const f of [...changed]) f(); };
   const parsed: LogLine[] = [];
   let partial = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    const s = d.toString();
+    out += s;
+    all += s;
+    notify();
+  });
   child.stderr!.on('data', (d: Buffer) => {
     const s = d.toString();
     err += s;
+    all += s;
     partial += s;
     const lines = partial.split('\n');
     partial = lines.pop()!;
     for (const line of lines) {
       if (!line.startsWith('{')) continue;
-      try {
-        const l = JSON.parse(line) as LogLine;
-        parsed.push(l);
-        for (const w of [...waiters]) if (w.pred(l)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(l); }
-      } catch { /* not JSON */ }
+      try { parsed.push(JSON.parse(line) as LogLine); } catch { /* not JSON */ }
     }
+    notify();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => { live.delete(child); resolve({ code, signal }); });
-  });
-  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> => {
-    const hit = parsed.find(pred);
-    if (hit) return Promise.resolve(hit);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for a log line; stderr so far:\n${err.slice(-3000)}`)), timeoutMs);
-      const w = { pred, resolve: (l: LogLine) => { clearTimeout(t); resolve(l); } };
-      waiters.push(w);
-      void exited.then(() => {
-        setTimeout(() => {
-          if (waiters.includes(w)) { clearTimeout(t); reject(new Error(`process exited before the log line; stderr:\n${err.slice(-3000)}`)); }
-        }, 50);
-      });
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => { live.delete(child); done = true; notify(); resolve({ code, signal }); });
+    child.once('error', (e) => {
+      live.delete(child);
+      all += `\nspawn error: ${e.message}`;
+      done = true;
+      notify();
+      resolve({ code: null, signal: null });
     });
-  };
+  });
+  /** Resolves with the first `probe()` result that is not undefined; rejects on exit or timeout. */
+  const waitUntil = <T>(probe: () => T | undefined, what: string, timeoutMs: number): Promise<T> => new Promise((resolve, reject) => {
+    const finish = (f: () => void): void => { clearTimeout(timer); changed.delete(check); f(); };
+    const check = (): void => {
+      const hit = probe();
+      if (hit !== undefined) finish(() => resolve(hit));
+      // a last look after the pipes drain: the line may arrive just after the exit
+      else if (done) setTimeout(() => { const late = probe(); finish(() => (late !== undefined ? resolve(late) : reject(new Error(`${command} exited before ${what}; output:\n${all.slice(-3000)}`)))); }, 50);
+    };
+    const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${what} from ${command}; output so far:\n${all.slice(-3000)}`))), timeoutMs);
+    changed.add(check);
+    check();
+  });
   return {
     child,
-    pid: child.pid!,
+    pid: child.pid ?? -1,
     stdout: () => out,
     stderr: () => err,
+    output: () => all,
     logs: () => parsed,
     exited,
-    waitForLog,
+    waitForLog: (pred, timeoutMs = 20_000) => {
+      let next = 0; // each line is offered to `pred` once, in order (callers may count as they go)
+      return waitUntil(() => {
+        while (next < parsed.length) { const l = parsed[next++]; if (pred(l)) return l; }
+        return undefined;
+      }, 'a log line', timeoutMs);
+    },
+    waitFor: (pattern, timeoutMs = 15_000) => waitUntil(() => pattern.exec(all) ?? undefined, String(pattern), timeoutMs),
     stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      if (child.exitCode === null && child.signalCode === null && !done) child.kill(signal);
+      const t = setTimeout(() => { if (!done) child.kill('SIGKILL'); }, 10_000);
       const r = await exited;
       clearTimeout(t);
       return r;
     },
   };
+}
+
+/** Starts one of our programs (a bin of this repo) under this node, its logs as JSON. */
+export function run(bin: string, args: string[], opts: SpawnOptions = {}): Proc {
+  return spawnProcess(process.execPath, [bin, ...args], { cwd: opts.cwd, env: { ...process.env, MSD_LOG_FORMAT: 'json', ...opts.env } });
 }
 
 export interface ServerSet extends Proc { ports: number[] }

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { startChild, type Child } from './support/child-process';
+import { spawnProcess, type Exit, type Proc } from '../helpers/processes';
 import { envWithoutOtel, otelEnv } from './support/env';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver';
 
@@ -13,12 +13,12 @@ const ROOT = join(__dirname, '..', '..');
 const PEER = join(__dirname, 'fixtures', 'trace-peer.js');
 const NODE = process.execPath;
 
-async function runPair(env: NodeJS.ProcessEnv, serverEnv: NodeJS.ProcessEnv = env): Promise<{ server: Child; fetcher: Child; serverExit: number | string }> {
-  const server = startChild(NODE, [PEER, 'server'], { env: serverEnv });
+async function runPair(env: NodeJS.ProcessEnv, serverEnv: NodeJS.ProcessEnv = env): Promise<{ server: Proc; fetcher: Proc; serverExit: Exit }> {
+  const server = spawnProcess(NODE, [PEER, 'server'], { env: serverEnv });
   try {
     const port = (await server.waitFor(/LISTENING (\d+)/))[1];
-    const fetcher = startChild(NODE, [PEER, 'fetch', port, '2'], { env });
-    expect(await fetcher.exited).toBe(0);
+    const fetcher = spawnProcess(NODE, [PEER, 'fetch', port, '2'], { env });
+    expect((await fetcher.exited).code).toBe(0);
     expect(fetcher.output()).toContain('DONE');
     const serverExit = await server.stop('SIGTERM');
     return { server, fetcher, serverExit };
@@ -45,7 +45,7 @@ describe('tracing', () => {
     const { fetcher, server, serverExit } = await runPair(otelEnv(receiver.endpoint), otelEnv(receiver.endpoint, { OTEL_BSP_SCHEDULE_DELAY: '60000' }));
     expect(fetcher.output()).toContain('TRACING on sdk-loaded=yes');
     expect(server.output()).toMatch(/REQUEST traceparent=00-[0-9a-f]{32}-[0-9a-f]{16}-01/);
-    expect(serverExit).toBe('SIGTERM');
+    expect(serverExit.signal).toBe('SIGTERM');
 
     const spans = await receiver.waitForSpans((s) => s.filter((x) => x.name === 'segment-server.request').length === 2 && s.some((x) => x.name === 'fetcher.download'));
     const byName = (n: string): ReceivedSpan[] => spans.filter((s) => s.name === n);
@@ -79,7 +79,7 @@ describe('tracing', () => {
     expect(fetcher.output()).toContain('TRACING off sdk-loaded=no');
     expect(server.output()).toContain('TRACING off sdk-loaded=no');
     expect(server.output()).toContain('REQUEST traceparent=-');
-    expect(serverExit).toBe('SIGTERM');
+    expect(serverExit.signal).toBe('SIGTERM');
   });
 
   it('exports nothing when OTEL_TRACES_EXPORTER=none, even with an endpoint', async () => {

@@ -2,6 +2,8 @@
  * The protocol codec: round trips, the exact byte layout of docs/protocol.md, and every malformed
  * frame we could think of. Incomplete input is `undefined` (wait for more), never an exception;
  * malformed input is a ProtocolError with a status, never a wrong value.
+ * Longer than 300 lines because it follows protocol.ts frame by frame (and the doc's examples byte
+ * by byte); a reader checks one section of the spec against one describe block.
  */
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';

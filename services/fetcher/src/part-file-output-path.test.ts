@@ -1,4 +1,4 @@
-/** Where the download goes: -o as a file, or an existing directory taking the served file's name. */
+/** part-file's resolveOutputPath: -o as a file, or an existing directory taking the served file's name. */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,4 @@
+/** The verifier's receive rings: their size by connection count, within the memory budget. */
 import { RING_BUDGET, RING_MAX, RING_MIN, ringSizeFor } from './verifier';
 
 describe('ringSizeFor', () => {

@@ -144,7 +144,7 @@ export class ServerMetrics implements ServerEvents {
     this.authFailures.get(serverId, where).value += 1;
   }
 
-  limitHit(serverId: number, limit: LimitName): void {
+  limitHit(serverId: number, limit: LimitName | (string & {})): void {
     this.limitHits.get(serverId, this.limitLabel.map(limit)).value += 1;
   }
 

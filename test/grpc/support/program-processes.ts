@@ -13,21 +13,19 @@ import {
   type HealthServingStatus,
   type SegmentServerControlMessages as SM,
 } from '@msd/common';
-import { startChild, type Child } from '../../observability/support/child-process';
-import { freePort } from '../../observability/support/free-port';
+import { FETCHER_BIN, freePort, SERVER_BIN, spawnProcess, type Exit, type Proc } from '../../helpers/processes';
 
+export { FETCHER_BIN, SERVER_BIN };
 export const REPO = path.join(__dirname, '../../..');
-export const SERVER_BIN = path.join(REPO, 'services/segment-server/bin/segment-server.js');
-export const FETCHER_BIN = path.join(REPO, 'services/fetcher/bin/fetcher.js');
 
 export type ServerClient = ControlClient<SM.SegmentServerControlMethods>;
 export type FetcherClient = ControlClient<FM.FetcherControlMethods, FM.FetcherControlStreams>;
 
 export interface ProgramProcess<C> {
-  readonly child: Child;
+  readonly child: Proc;
   readonly grpcAddress: string;
   readonly client: C;
-  stop(): Promise<number | string>;
+  stop(): Promise<Exit>;
 }
 
 async function startProgram<C extends { close(): void; check(s: string): Promise<HealthServingStatus> }>(
@@ -36,7 +34,7 @@ async function startProgram<C extends { close(): void; check(s: string): Promise
   connect: (address: string) => C,
 ): Promise<ProgramProcess<C>> {
   const grpcPort = await freePort();
-  const child = startChild(process.execPath, [bin, ...args, '--grpc-port', String(grpcPort), '--metrics-bind', '127.0.0.1', '--log-format', 'json']);
+  const child = spawnProcess(process.execPath, [bin, ...args, '--grpc-port', String(grpcPort), '--metrics-bind', '127.0.0.1', '--log-format', 'json']);
   const grpcAddress = `127.0.0.1:${grpcPort}`;
   const client = connect(grpcAddress);
   return {

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startChild, type Child } from './child-process';
-import { freePort } from './free-port';
+import { freePort, spawnProcess, type Proc } from '../../helpers/processes';
 
 export interface ScrapeJob {
   job: string;
@@ -54,11 +53,11 @@ export async function startPrometheus(jobs: ScrapeJob[]): Promise<Prometheus> {
     ]),
   ].join('\n');
   writeFileSync(join(dir, 'prometheus.yml'), `${config}\n`);
-  let child: Child | undefined;
+  let child: Proc | undefined;
   let url = '';
   for (let attempt = 0; attempt < 3 && child === undefined; attempt++) {
     const port = await freePort();
-    const c = startChild('prometheus', [
+    const c = spawnProcess('prometheus', [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -116,7 +115,7 @@ export async function startPrometheus(jobs: ScrapeJob[]): Promise<Prometheus> {
 }
 
 /** Polls a readiness URL until 200, the process exits, or 10 s pass. */
-export async function ready(url: string, child: Child, timeoutMs = 10000): Promise<boolean> {
+export async function ready(url: string, child: Proc, timeoutMs = 10000): Promise<boolean> {
   let exited = false;
   void child.exited.then(() => { exited = true; });
   const deadline = Date.now() + timeoutMs;

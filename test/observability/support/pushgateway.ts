@@ -1,5 +1,4 @@
-import { startChild, type Child } from './child-process';
-import { freePort } from './free-port';
+import { freePort, spawnProcess, type Proc } from '../../helpers/processes';
 import { ready } from './prometheus';
 
 export interface RunningPushgateway {
@@ -16,7 +15,7 @@ export interface RunningPushgateway {
 export async function startPushgateway(): Promise<RunningPushgateway> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child: Child = startChild('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn']);
+    const child: Proc = spawnProcess('prometheus-pushgateway', [`--web.listen-address=127.0.0.1:${port}`, '--persistence.file=', '--log.level=warn']);
     const url = `http://127.0.0.1:${port}`;
     if (await ready(`${url}/-/ready`, child)) {
       return {
