@@ -3,6 +3,9 @@
  * come back in order. The socket receives into one reused buffer (`onread`), and GET bodies are
  * handed to the sink as slices of it: no allocation or copy per chunk on the data path. The sink
  * must consume the slice synchronously (the buffer is reused as soon as it returns).
+ *
+ * (Over 300 lines: the greeting, the handshake and the response parser are one byte-level state
+ * machine over the same buffers; the codec itself is protocol.ts, the peer sniffing peer-sniff.ts.)
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';

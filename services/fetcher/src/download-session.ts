@@ -5,8 +5,9 @@
  * state for a resume. Connections are ServerPool's, requests JobTable's, the lifecycle
  * Lifecycle's; this file is the glue between them.
  *
- * (About 400 lines: the receive path, the verification outcome and the end of a run share the
- * piece state and the scheduler, and splitting them further would spread one flow over files.)
+ * (Over 300 lines: the receive path, the verification outcome and the end of a run all act on the
+ * same piece state, scheduler and lifecycle, in one flow; split further, each part would need the
+ * others' internals. The pure parts are units of their own, listed above.)
  */
 import { checkPieces, currentTraceparent, digestAt, endSpan, FileInfo, Logger, MsdError, PieceGrid, SPAN, SPAN_ATTR, startSpan } from '@msd/common';
 import { context, type Context } from '@opentelemetry/api';
@@ -16,15 +17,16 @@ import type { DownloadEvents } from './download-events';
 import type { DownloadOptions } from './download-options';
 import { Job, JobTable } from './job-table';
 import type { Lifecycle } from './lifecycle';
-import type { DownloadResult, ProgressView, SegmentView, ServerStatusWord } from './model';
+import type { DownloadResult, ProgressView } from './model';
 import type { OutputLock } from './output-lock';
 import { PieceMap } from './piece-map';
 import { RateMeter } from './rate-meter';
 import { ResumedCheck } from './resumed-check';
 import type { ResumePlan } from './resume-plan';
 import { Scheduler } from './scheduler';
-import { ServerPool, Slot, Worker } from './server-pool';
-import { looksStalled, stalled } from './stall-watchdog';
+import { progressView } from './progress-view';
+import { ServerPool, Worker } from './server-pool';
+import { stalled } from './stall-watchdog';
 import { ringSizeFor, Verifier } from './verifier';
 
 /** A piece that fails this often (from any servers) ends the run: the served file is changing or damaged. */
@@ -480,48 +482,19 @@ export class DownloadSession {
 
   // ---------- views ----------
   progress(): ProgressView {
-    const grid = this.grid;
-    const pm = this.pm;
-    const size = this.info.size;
-    const n = this.pool.slots.length;
-    const segments: SegmentView[] = [];
-    for (let i = 0; i < n; i++) {
-      const run = grid.run(i, n);
-      let d = 0;
-      for (let p = run.first; p < run.end; p++) if (pm.isDone(p)) d += grid.length(p);
-      const slot = this.pool.slots[i];
-      segments.push({ segment: i, start: run.first < grid.count ? grid.start(run.first) : size, end: run.end > 0 ? grid.end(run.end - 1) : 0, bytesDone: d, bytesPerSecond: this.slotSpeed(slot), serverId: slot.serverId, server: slot.addr.label });
-    }
-    const rate = this.rates.rate;
-    const state = this.life.state;
-    return {
-      file: this.info.name,
-      output: this.s.outPath,
-      size,
-      bytesDone: pm.doneBytes,
-      piecesDone: pm.done.count,
-      pieces: grid.count,
-      bytesPerSecond: rate,
-      etaSeconds: rate > 0 ? (size - pm.doneBytes) / rate : -1,
-      state,
-      segments,
-      servers: this.pool.slots.map((s) => ({ label: s.addr.label, serverId: s.serverId, bytes: s.bytes, bytesPerSecond: this.slotSpeed(s), status: this.statusOf(s) })),
-    };
-  }
-
-  private slotSpeed(slot: Slot): number {
-    return this.pool.workersOf(slot).reduce((a, w) => a + this.rates.speed(w.id), 0);
-  }
-
-  private statusOf(slot: Slot): ServerStatusWord {
-    if (slot.standing !== 'ok') return slot.standing;
-    const st = this.life.state;
-    if (st === 'DONE' || st === 'FAILED' || st === 'CANCELLED') return st === 'DONE' ? 'done' : st === 'FAILED' ? 'failed' : 'cancelled';
     const now = performance.now();
-    const ready = this.pool.workersOf(slot).filter((w) => w.ready && w.conn);
-    if (ready.length === 0) return 'retrying';
-    const quiet = ready.every((w) => looksStalled(now, { id: w.id, busy: this.jobs.count(w.id) > 0, lastActivityAt: Math.max(w.conn!.lastByteAt, w.lastIssueAt) }, this.opts.stallTimeoutMs));
-    return quiet ? 'stalled' : 'ok';
+    return progressView({
+      file: this.info.name, output: this.s.outPath, grid: this.grid, isDone: (p) => this.pm.isDone(p), doneBytes: this.pm.doneBytes,
+      piecesDone: this.pm.done.count, bytesPerSecond: this.rates.rate, state: this.life.state, now, stallTimeoutMs: this.opts.stallTimeoutMs,
+      servers: this.pool.slots.map((slot) => {
+        const workers = this.pool.workersOf(slot);
+        return {
+          label: slot.addr.label, serverId: slot.serverId, bytes: slot.bytes, standing: slot.standing,
+          bytesPerSecond: workers.reduce((a, w) => a + this.rates.speed(w.id), 0),
+          connections: [...this.activity()].filter((c) => this.pool.workers[c.id].slot === slot),
+        };
+      }),
+    });
   }
 }
 

@@ -4,7 +4,7 @@
  * the policy says (re-verify the part file piece by piece, start over, or stop). Never silent.
  */
 import * as fs from 'node:fs';
-import { Bitfield, checkPieces, FileInfo, formatBytes, Logger, MsdError, PieceGrid } from '@msd/common';
+import { Bitfield, checkPieces, FileInfo, formatBytes, Logger, MsdError, PieceGrid, sameContent } from '@msd/common';
 import { PartFile } from './part-file';
 import { StateStore } from './state-store';
 
@@ -48,7 +48,7 @@ export async function planResume(i: ResumeInput): Promise<ResumePlan> {
   let problem: string | undefined;
   if (loaded.kind === 'ok') {
     const s = loaded.state;
-    if (s.size === i.info.size && s.pieceSize === i.info.pieceSize && s.contentId.equals(i.info.contentId)) {
+    if (sameContent(s, i.info)) {
       if (!partExists) {
         i.log.warn('resume state found but the part file is gone; starting over', { state: store.path });
         return fresh();

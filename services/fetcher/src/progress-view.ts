@@ -1,0 +1,64 @@
+/**
+ * The progress the display, the control API and the metrics show, computed from plain inputs:
+ * per-segment bytes done (the i-th starting run), per-server speed and status. Pure.
+ */
+import type { PieceGrid } from '@msd/common';
+import { isFinal, type DownloadState, type ProgressView, type SegmentView, type ServerStatusWord } from './model';
+import type { Standing } from './server-pool';
+import { looksStalled, type Activity } from './stall-watchdog';
+
+export interface ServerInput {
+  label: string;
+  serverId: number;
+  bytes: number;
+  bytesPerSecond: number;
+  standing: Standing;
+  /** The server's connections that are up (greeted, content checked). */
+  connections: Activity[];
+}
+
+export interface ProgressInput {
+  file: string;
+  output: string;
+  grid: PieceGrid;
+  isDone: (p: number) => boolean;
+  doneBytes: number;
+  piecesDone: number;
+  bytesPerSecond: number;
+  state: DownloadState;
+  servers: ServerInput[];
+  now: number;
+  stallTimeoutMs: number;
+}
+
+export function progressView(i: ProgressInput): ProgressView {
+  const { grid } = i;
+  const n = i.servers.length;
+  const segments: SegmentView[] = i.servers.map((s, k) => {
+    const run = grid.run(k, n);
+    let done = 0;
+    for (let p = run.first; p < run.end; p++) if (i.isDone(p)) done += grid.length(p);
+    return { segment: k, start: run.first < grid.count ? grid.start(run.first) : grid.size, end: run.end > 0 ? grid.end(run.end - 1) : 0, bytesDone: done, bytesPerSecond: s.bytesPerSecond, serverId: s.serverId, server: s.label };
+  });
+  return {
+    file: i.file,
+    output: i.output,
+    size: grid.size,
+    bytesDone: i.doneBytes,
+    piecesDone: i.piecesDone,
+    pieces: grid.count,
+    bytesPerSecond: i.bytesPerSecond,
+    etaSeconds: i.bytesPerSecond > 0 ? (grid.size - i.doneBytes) / i.bytesPerSecond : -1,
+    state: i.state,
+    segments,
+    servers: i.servers.map((s) => ({ label: s.label, serverId: s.serverId, bytes: s.bytes, bytesPerSecond: s.bytesPerSecond, status: serverStatus(s, i.state, i.now, i.stallTimeoutMs) })),
+  };
+}
+
+/** A server out of the run says why; after the end, the end; else ok, stalled (all its connections quiet with work) or retrying (none up). */
+export function serverStatus(s: Pick<ServerInput, 'standing' | 'connections'>, state: DownloadState, now: number, stallTimeoutMs: number): ServerStatusWord {
+  if (s.standing !== 'ok') return s.standing;
+  if (isFinal(state)) return state === 'DONE' ? 'done' : state === 'FAILED' ? 'failed' : 'cancelled';
+  if (s.connections.length === 0) return 'retrying';
+  return s.connections.every((c) => looksStalled(now, c, stallTimeoutMs)) ? 'stalled' : 'ok';
+}
