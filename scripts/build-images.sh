@@ -129,9 +129,8 @@ server_ctr="msd-smoke-server-$$"
 cleanup() { podman rm -f "$server_ctr" >/dev/null 2>&1 || true; rm -rf "$smoke"; }
 trap cleanup EXIT
 mkdir -p "$smoke/data" "$smoke/out"
-head -c $((3 * 1024 * 1024 + 777)) /dev/urandom >"$smoke/data/data.bin"
-chmod 0755 "$smoke" "$smoke/data"; chmod 0644 "$smoke/data/data.bin"
-chown 10001:10001 "$smoke/out" 2>/dev/null || chmod 0777 "$smoke/out"
+chmod 0755 "$smoke"
+chown 10001:10001 "$smoke/out" "$smoke/data" 2>/dev/null || chmod 0777 "$smoke/out" "$smoke/data"
 read -r data_port grpc_port metrics_port < <(node -e '
   const net = require("net"); const ports = []; const servers = [];
   (async () => { for (let i = 0; i < 3; i++) { const s = net.createServer(); servers.push(s);
@@ -139,6 +138,10 @@ read -r data_port grpc_port metrics_port < <(node -e '
     servers.forEach((s) => s.close()); console.log(ports.join(" ")); })();')
 run=(podman run --runtime runc --network host --cgroup-manager cgroupfs "${limits[@]}"
      --read-only --cap-drop ALL --security-opt no-new-privileges --user 10001:10001)
+# The file: written by the chart's demo step (generate-demo.js) with the segment-server image's node.
+"${run[@]}" --rm -v "$smoke/data:/data" -v "$root/charts/multi-server-downloader/files:/opt/msd:ro" \
+  --entrypoint node "$(image_of segment-server)" /opt/msd/generate-demo.js \
+  --out=/data/data.bin --size=$((3 * 1024 * 1024 + 777)) --seed=smoke | sed 's/^/build-images: smoke: /'
 "${run[@]}" -d --name "$server_ctr" -v "$smoke/data:/data:ro" \
   -e MSD_FILE=/data/data.bin -e MSD_PORT="$data_port" -e MSD_BIND=127.0.0.1 -e MSD_SERVER_ID=0 \
   -e MSD_NUM_SERVERS=1 -e MSD_GRPC_PORT="$grpc_port" -e MSD_METRICS_PORT="$metrics_port" \
