@@ -10,9 +10,7 @@ const path = require('node:path');
 const { BackgroundProcess } = require('./background-process');
 const { freePorts, waitListening } = require('./ports');
 
-const REPO = path.resolve(__dirname, '..', '..');
-const SERVER_BIN = path.join(REPO, 'services', 'segment-server', 'bin', 'segment-server.js');
-const FETCHER_BIN = path.join(REPO, 'services', 'fetcher', 'bin', 'fetcher.js');
+const { ROOT: REPO, SERVER_BIN, FETCHER_BIN } = require('../helpers/program-bins');
 
 /** @param {'segment-server' | 'fetcher'} program throws a clear error when it is not built yet */
 function requireBuilt(program) {
@@ -30,8 +28,9 @@ function requireBuilt(program) {
  */
 
 /**
- * @param {{file: string, count: number, mode: 'single' | 'per-server', rates?: number[], logDir: string, extraArgs?: string[], tls?: boolean}} o
- *   rates: bytes per second of each server (0 = unlimited); implies per-server processes
+ * @param {{file: string, count: number, mode: 'single' | 'per-server', rates?: number[], logDir: string, extraArgs?: string[], tls?: boolean, repo?: string}} o
+ *   rates: bytes per second of each server (0 = unlimited); implies per-server processes;
+ *   repo: another checkout whose segment-server to run (the bench's --baseline)
  * @returns {Promise<ServerSet>}
  */
 async function startSegmentServers(o) {
@@ -45,7 +44,7 @@ async function startSegmentServers(o) {
     /** @type {BackgroundProcess[]} */
     const processes = [];
     const start = (/** @type {string[]} */ args, /** @type {string} */ label) =>
-      processes.push(new BackgroundProcess({ cmd: process.execPath, args: [SERVER_BIN, ...args], logFile: path.join(o.logDir, `${label}.log`), label }));
+      processes.push(new BackgroundProcess({ cmd: process.execPath, args: [o.repo ? path.join(o.repo, path.relative(REPO, SERVER_BIN)) : SERVER_BIN, ...args], logFile: path.join(o.logDir, `${label}.log`), label }));
     if (perServer) {
       ports.forEach((port, i) => {
         const rate = o.rates ? o.rates[i] || 0 : 0;

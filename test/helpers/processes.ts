@@ -3,15 +3,10 @@
  * peers) with their output and JSON logs captured; every process is tracked and killed by PID.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import * as path from 'node:path';
-
 import { freePort, freePorts } from './free-ports';
+import { FETCHER_BIN, ROOT, SERVER_BIN } from './program-bins';
 
-export { freePort, freePorts };
-
-export const ROOT = path.resolve(__dirname, '..', '..');
-export const SERVER_BIN = path.join(ROOT, 'services/segment-server/bin/segment-server.js');
-export const FETCHER_BIN = path.join(ROOT, 'services/fetcher/bin/fetcher.js');
+export { FETCHER_BIN, freePort, freePorts, ROOT, SERVER_BIN };
 
 const live = new Set<ChildProcess>();
 
