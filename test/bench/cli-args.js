@@ -20,6 +20,9 @@ const HELP = `usage: node test/bench/bench.js [options]   (or: make bench BENCH_
   --iperf-seconds S      duration of each iperf3 run (default 2)
   --nginx-workers N      nginx worker_processes (default auto)
   --cases REGEX          run only the cases whose id matches (ids are in the JSON)
+  --baseline DIR         another checkout of this repository, built (e.g. \`git worktree add DIR
+                         COMMIT\`, then make build there): its servers and fetcher run the headline
+                         rows (verify on, --no-verify) beside ours, in the same rounds
   --timeout S            per-run time limit in seconds (default 60 + 1 s per 10 MB)
   --json FILE            write every run and summary as JSON
   --svg FILE             write a bar chart of median wall times
@@ -74,6 +77,7 @@ function parseBenchArgs(argv) {
       'iperf-seconds': { type: 'string' },
       'nginx-workers': { type: 'string', default: 'auto' },
       cases: { type: 'string' },
+      baseline: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'string' },
       svg: { type: 'string' },
@@ -108,6 +112,7 @@ function parseBenchArgs(argv) {
     iperfSeconds: parseNumber(values['iperf-seconds'] || (q ? '1' : '2'), '--iperf-seconds', 1),
     nginxWorkers: values['nginx-workers'],
     casesFilter: values.cases ? new RegExp(values.cases) : null,
+    baseline: values.baseline ? require('node:path').resolve(values.baseline) : null,
     /** @param {number} bytes @returns {number} ms a run moving `bytes` may take */
     timeoutFor: (bytes) => 1000 * (timeoutS !== null ? timeoutS : 60 + bytes / 10e6),
     json: values.json || null,

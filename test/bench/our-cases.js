@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { newCase } = require('./bench-case');
 const { measureClient } = require('./measure-client');
-const { FETCHER_BIN } = require('./segment-servers');
+const { FETCHER_BIN, REPO } = require('./segment-servers');
 
 /**
  * @typedef {import('./bench-case').BenchCase} BenchCase
@@ -23,12 +23,13 @@ const { FETCHER_BIN } = require('./segment-servers');
  * @param {string[]} flags extra fetcher flags
  * @param {import('./bench-case').RunContext} ctx
  * @param {number} timeoutMs
+ * @param {string} [bin] the fetcher to run (another checkout's, for --baseline)
  */
-function runFetcher(set, flags, ctx, timeoutMs) {
+function runFetcher(set, flags, ctx, timeoutMs, bin = FETCHER_BIN) {
   const out = path.join(ctx.outDir, 'out.bin');
   return measureClient({
     cmd: process.execPath,
-    args: [FETCHER_BIN, '-p', ...set.ports.map(String), '-o', out, '--no-resume', ...flags],
+    args: [bin, '-p', ...set.ports.map(String), '-o', out, '--no-resume', ...flags],
     logFile: path.join(ctx.logDir, `run${ctx.round}.log`),
     timeoutMs,
     serverPids: set.pids,
@@ -39,18 +40,18 @@ function runFetcher(set, flags, ctx, timeoutMs) {
 /**
  * @param {Source} source
  * @param {ServerPool} pool
- * @param {{workDir: string, timeoutFor: (bytes: number) => number, serverMode: 'single' | 'per-server', sweepServers: number[], sweepConns: number[], unequalSeconds: number}} o
+ * @param {{workDir: string, timeoutFor: (bytes: number) => number, serverMode: 'single' | 'per-server', sweepServers: number[], sweepConns: number[], unequalSeconds: number, baseline?: string | null}} o
  * @returns {BenchCase[]}
  */
 function ourCases(source, pool, o) {
   const timeoutMs = o.timeoutFor(source.size);
   /** @type {Map<string, import('./segment-servers').ServerSet>} */
   const ready = new Map();
-  /** @param {string} key @param {Parameters<ServerPool['get']>[1]} spec */
-  const useSet = (key, spec) => ({
+  /** @param {string} key @param {Parameters<ServerPool['get']>[1]} spec @param {string} [bin] */
+  const useSet = (key, spec, bin) => ({
     prepare: async () => void ready.set(key, await pool.get(key, spec)),
     /** @param {string[]} flags */
-    fetch: (flags) => (/** @type {import('./bench-case').RunContext} */ ctx) => runFetcher(/** @type {import('./segment-servers').ServerSet} */ (ready.get(key)), flags, ctx, timeoutMs),
+    fetch: (flags) => (/** @type {import('./bench-case').RunContext} */ ctx) => runFetcher(/** @type {import('./segment-servers').ServerSet} */ (ready.get(key)), flags, ctx, timeoutMs, bin),
   });
   /** @param {number} n */
   const equalSet = (n) => useSet(`equal-${n}`, { file: source.file, count: n, mode: o.serverMode, logDir: path.join(o.workDir, 'logs', `servers-${n}`) });
@@ -69,6 +70,14 @@ function ourCases(source, pool, o) {
     newCase({ ...base, id: 'ours-4-tls', kind: 'ours:tls', label: 'ours: 4 servers, TLS, verify on, --no-fsync', group: 'ours', prepare: tlsFour.prepare, run: tlsFour.fetch(['--tls-ca', cert.cert, '--no-fsync']) }),
     newCase({ ...base, id: 'ours-4-noverify', kind: 'ours:no-verify', label: 'ours: 4 servers, --no-verify --no-fsync', group: 'ours', prepare: four.prepare, run: four.fetch(['--no-verify', '--no-fsync']) }),
   ];
+  if (o.baseline) {
+    // the same headline rows from another checkout's servers and fetcher (before/after figures of one run)
+    const old = useSet('baseline-4', { file: source.file, count: 4, mode: o.serverMode, logDir: path.join(o.workDir, 'logs', 'servers-baseline'), repo: o.baseline }, path.join(o.baseline, path.relative(REPO, FETCHER_BIN)));
+    cases.push(
+      newCase({ ...base, id: 'baseline-4', kind: 'baseline:verify', label: 'baseline: 4 servers, verify on, --no-fsync', group: 'ours', prepare: old.prepare, run: old.fetch(['--no-fsync']) }),
+      newCase({ ...base, id: 'baseline-4-noverify', kind: 'baseline:no-verify', label: 'baseline: 4 servers, --no-verify --no-fsync', group: 'ours', prepare: old.prepare, run: old.fetch(['--no-verify', '--no-fsync']) }),
+    );
+  }
   for (const n of o.sweepServers) {
     const set = equalSet(n);
     for (const c of o.sweepConns) {

@@ -31,40 +31,46 @@ export function ringSizeFor(connections: number): number {
 }
 
 export class Verifier {
-  private readonly workers: Worker[] = [];
+  private readonly pool: Worker[] = [];
   private readonly waiting = new Map<number, Waiter>();
   private readonly load: number[] = [];
   private nextId = 1;
   private nextChannel = 1;
 
-  constructor(partPath: string, threads = Math.max(1, Math.min(4, os.availableParallelism() - 1))) {
+  /** The threads start on first use: a download that never verifies (--no-verify) never pays for them. */
+  constructor(private readonly partPath: string, private readonly threads = Math.max(1, Math.min(4, os.availableParallelism() - 1))) {}
+
+  private get workers(): Worker[] {
+    if (this.pool.length > 0) return this.pool;
     const script = workerScript();
-    for (let i = 0; i < threads; i++) {
+    for (let i = 0; i < this.threads; i++) {
       // a small young generation: the thread allocates little that lives, and its heap must not
       // grow with the length of the download
-      const w = new Worker(script, { workerData: { path: partPath }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+      const w = new Worker(script, { workerData: { path: this.partPath }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       w.unref();
       w.on('message', (m: { id: number; ok: boolean; error?: { message: string; code?: string } }) => {
         const wt = this.waiting.get(m.id);
         this.waiting.delete(m.id);
         // a local read failure is the disk's, never the server's: it must not count as a bad digest
-        if (m.error) wt?.reject(fileError('cannot read back', partPath, Object.assign(new Error(m.error.message), { code: m.error.code })));
+        if (m.error) wt?.reject(fileError('cannot read back', this.partPath, Object.assign(new Error(m.error.message), { code: m.error.code })));
         else wt?.resolve(m.ok);
       });
       w.on('error', (err) => {
         for (const wt of this.waiting.values()) wt.reject(err);
         this.waiting.clear();
       });
-      this.workers.push(w);
+      this.pool.push(w);
       this.load.push(0);
     }
+    return this.pool;
   }
 
   verify(offset: number, length: number, expected: Buffer): Promise<boolean> {
+    const workers = this.workers;
     let best = 0;
     for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[best]) best = i;
     this.load[best]++;
-    return this.ask(this.workers[best], { op: 'verify', offset, length, expected: new Uint8Array(expected) }).finally(() => { this.load[best]--; });
+    return this.ask(workers[best], { op: 'verify', offset, length, expected: new Uint8Array(expected) }).finally(() => { this.load[best]--; });
   }
 
   /** A receive ring for one connection, served by one thread (so its bytes are hashed in order). */
@@ -83,7 +89,7 @@ export class Verifier {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.pool.map((w) => w.terminate()));
   }
 }
 
