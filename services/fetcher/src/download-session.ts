@@ -19,6 +19,7 @@ import { Job, JobTable } from './job-table';
 import type { Lifecycle } from './lifecycle';
 import type { DownloadResult, ProgressView } from './model';
 import type { OutputLock } from './output-lock';
+import { blameable, checkMethod } from './piece-check';
 import { PieceMap } from './piece-map';
 import { RateMeter } from './rate-meter';
 import { ResumedCheck } from './resumed-check';
@@ -254,17 +255,16 @@ export class DownloadSession {
       return;
     }
     const digest = digestAt(this.info.digests, p);
-    // one server to blame only when one request wrote the piece in this run
-    const sole = job !== undefined && this.jobs.soleWriter(p, job) && job.start === 0;
+    const input = { verify: this.opts.verify, soleWriter: job !== undefined && this.jobs.soleWriter(p, job), generation: pm.generation(p), length: this.grid.length(p), job: job && { streaming: job.hash !== undefined, gen: job.gen, start: job.start, written: job.written } };
+    const method = checkMethod(input);
+    const sole = blameable(input);
     let check: Promise<boolean>;
-    if (!this.opts.verify) {
-      check = Promise.resolve(true);
-    } else if (job?.hash && this.jobs.soleWriter(p, job) && job.gen === pm.generation(p) && job.written === this.grid.length(p) - job.start) {
+    if (method === 'stream' && job?.hash) {
       check = job.hash.channel.end(job.hash.id, digest);
       job.hash = undefined;
     } else {
       if (job) this.dropHash(job);
-      check = this.verifier.verify(this.grid.start(p), this.grid.length(p), digest);
+      check = method === 'none' ? Promise.resolve(true) : this.verifier.verify(this.grid.start(p), this.grid.length(p), digest);
     }
     check.then((ok) => this.verified(p, w, ok, sole), (err: Error) => this.fail(err));
   }
