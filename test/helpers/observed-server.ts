@@ -3,7 +3,7 @@
  * (`--grpc-port 0`), both read back from the 'metrics listening' / 'grpc listening' log lines.
  * Reads counters from its /metrics and its health through grpc.health.v1, as an operator would.
  */
-import { ControlClient, SEGMENT_SERVER_CONTROL } from '@msd/common';
+import { type ClientTlsMaterial, ControlClient, SEGMENT_SERVER_CONTROL } from '@msd/common';
 import { parseExposition, Sample, sampleValue } from '../observability/support/exposition';
 import { ServerSet, startServers } from './processes';
 
@@ -22,7 +22,7 @@ export interface ObservedServerOptions {
   listeners?: number;
   env?: NodeJS.ProcessEnv;
   /** How health() reaches a gRPC port served over TLS (`--grpc-tls`): trust anchors and, for mutual TLS, a client certificate. */
-  grpcTls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  grpcTls?: ClientTlsMaterial;
 }
 
 /** Starts `segment-server ARGS --metrics-port 0 --grpc-port 0`; `listeners` as in startServers. */
