@@ -32,7 +32,7 @@ const usageError = (text: string): MsdError => new MsdError('E_USAGE', `${text};
 export function parseArgv(argv: string[], flags: FlagSpec[]): ParsedArgs {
   const values = new Map<string, string>();
   const known = new Set(flags.flatMap((f) => f.names).concat(['-h', '--help', '-V', '--version']));
-  const shortWithValue = new Set(flags.flatMap((f) => f.names.filter((n) => /^-[^-]$/.test(n))));
+  const shortFlags = new Set(flags.flatMap((f) => f.names.filter((n) => /^-[^-]$/.test(n))));
   const program = new Command()
     .helpOption(false)
     .allowExcessArguments(true)
@@ -75,7 +75,7 @@ export function parseArgv(argv: string[], flags: FlagSpec[]): ParsedArgs {
   }
 
   // `-c=2` reads as "-c" "2" (commander would take "=2" as the value)
-  const args = argv.flatMap((a) => (/^-[^-]=/.test(a) && shortWithValue.has(a.slice(0, 2)) ? [a.slice(0, 2), a.slice(3)] : [a]));
+  const args = argv.flatMap((a) => (/^-[^-]=/.test(a) && shortFlags.has(a.slice(0, 2)) ? [a.slice(0, 2), a.slice(3)] : [a]));
   try {
     program.parse(args, { from: 'user' });
   } catch (err) {
