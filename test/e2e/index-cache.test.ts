@@ -210,6 +210,11 @@ test('a served directory keeps its caches in its own .msd-index, which is never 
   expect(fs.readdirSync(path.join(served, '.msd-index')).length).toBe(2);
   const again = await serveOnce(served);
   expect(again.indexed.map((l) => [l.file, l.source]).sort()).toEqual([['deep/y.bin', 'cache'], ['x.bin', 'cache']]);
+  // a cache directory of another name inside the served directory is not served either
+  const inside = await serveOnce(served, ['--index-cache-dir', path.join(served, 'caches')]);
+  expect(inside.indexed.map((l) => l.file).sort()).toEqual(['deep/y.bin', 'x.bin']);
+  expect(fs.readdirSync(path.join(served, 'caches')).length).toBe(2);
+  expect((await serveOnce(served, ['--index-cache-dir', path.join(served, 'caches')])).indexed.map((l) => l.file).sort()).toEqual(['deep/y.bin', 'x.bin']);
 });
 
 test('a crashed writer\'s old temp file is removed at the next write; a young one (another writer) is left alone; --no-index-cache writes nothing', async () => {
