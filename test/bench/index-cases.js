@@ -7,7 +7,7 @@
  *   the --big-size file and for a 100 GiB sparse file (whose sha256sum, ~6 min here, is not run:
  *   its row is extrapolated from this run's sha256sum of the --big-size file, and says so).
  * The files are backdated an hour: a file modified less than 2 s before indexing is not cached.
- * TODO(issue 12): the fetcher's local check of a complete 1 GiB output, once the fetcher has it.
+ * The fetcher's local check of a complete output (a rerun) is resume-cases.js's `rerun-complete` row.
  */
 const fs = require('node:fs');
 const path = require('node:path');

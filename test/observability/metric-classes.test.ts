@@ -140,7 +140,16 @@ describe('FetcherMetrics', () => {
     expect(sampleValue(s, `${p}received_bytes_total`, { server_id: '1', segment: '1' })).toBe(500);
     expect(sampleValue(s, `${p}pieces_verified_total`, { server_id: '0' })).toBe(2);
     expect(sampleValue(s, `${p}piece_failures_total`, { server_id: '1', reason: 'digest' })).toBe(1);
-    expect(sampleValue(s, `${p}piece_failures_total`, { server_id: '0', reason: 'short' })).toBe(0);
+    // every reason the code emits is registered at zero, and only those
+    expect(sampleValue(s, `${p}piece_failures_total`, { server_id: '0', reason: 'digest' })).toBe(0);
+    expect(sampleValue(s, `${p}piece_failures_total`, { server_id: '0', reason: 'short' })).toBeUndefined();
+    expect(sampleValue(s, `${p}server_banned`, { server_id: '1' })).toBe(0);
+    m.serverBanned(1);
+    m.resumedPieceFailed();
+    s = await samples(registry);
+    expect(sampleValue(s, `${p}server_banned`, { server_id: '1' })).toBe(1);
+    expect(sampleValue(s, `${p}server_banned`, { server_id: '0' })).toBe(0);
+    expect(sampleValue(s, `${p}resumed_pieces_refetched_total`)).toBe(1);
     expect(sampleValue(s, `${p}retries_total`, { server_id: '1', reason: 'timeout' })).toBe(1);
     expect(sampleValue(s, `${p}reassignments_total`, { reason: 'steal' })).toBe(1);
     expect(sampleValue(s, `${p}reassignments_total`, { reason: 'timeout' })).toBe(0);
