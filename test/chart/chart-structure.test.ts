@@ -133,6 +133,16 @@ describe('the fetcher Job', () => {
     expect(vol?.persistentVolumeClaim?.claimName).toBe(pvc.metadata.name);
   });
 
+  it('does not spend backoffLimit on servers that are still filling, evictions, and fails at once on bad settings', () => {
+    const rules = (j.spec as unknown as { podFailurePolicy: { rules: Array<{ action: string; onExitCodes?: { containerName: string; values: number[] }; onPodConditions?: Array<{ type: string }> }> } }).podFailurePolicy.rules;
+    expect(rules).toEqual(expect.arrayContaining([
+      expect.objectContaining({ action: 'Ignore', onPodConditions: [expect.objectContaining({ type: 'DisruptionTarget' })] }),
+      expect.objectContaining({ action: 'Ignore', onExitCodes: expect.objectContaining({ containerName: 'wait-for-servers', values: [1] }) }),
+      expect.objectContaining({ action: 'FailJob', onExitCodes: expect.objectContaining({ containerName: 'fetcher', values: [2] }) }),
+    ]));
+    expect(j.spec.template.spec.initContainers?.map((c) => c.name)).toContain('wait-for-servers');
+  });
+
   it('passes the Pushgateway URL and OTEL_* through', () => {
     expect(envValue(c, 'MSD_PUSHGATEWAY_URL')).toBe('http://pushgateway.monitoring.svc:9091');
     expect(envValue(c, 'OTEL_EXPORTER_OTLP_ENDPOINT')).toBe('http://otel-collector.monitoring.svc:4318');

@@ -39,6 +39,13 @@ podFailurePolicy:
       onPodConditions:
         - type: DisruptionTarget
           status: "True"
+    # Servers still filling or indexing a large file after waitForServersSeconds: not the
+    # fetcher's failure, so the wait is retried without spending backoffLimit.
+    - action: Ignore
+      onExitCodes:
+        containerName: wait-for-servers
+        operator: In
+        values: [1]
     # Exit code 2 is a configuration error: retrying cannot help.
     - action: FailJob
       onExitCodes:
