@@ -9,7 +9,8 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { encodeServerHello } from '@msd/common';
+import { Bitfield, contentIdentity, encodeServerHello, hashPieces } from '@msd/common';
+import { encodeState } from '../../services/fetcher/src/resume-state';
 import { makeTestPki } from '../helpers/certs';
 import { completion, exitOf, messages, startFetcher, waitForBytesDone } from '../helpers/fetcher-run';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
@@ -122,6 +123,23 @@ describe('bytes kept from an earlier run are hashed again before the rename', ()
     expect(resumed).toBeGreaterThanOrEqual(6);
     expect(messages(r.logs).filter((m) => /kept from the earlier run no longer matches/.test(m))).toHaveLength(resumed);
     expect(completion(r.logs).bytesReceived).toBeGreaterThanOrEqual(SIZE - 2 * MiB); // all of it again, but partials
+  }, 60_000);
+
+  test('a state that calls every piece verified (a kill just before the rename): all hashed again, then renamed; nothing received', async () => {
+    const o = out('all-done.bin');
+    const piece = 1024 * 1024;
+    const count = Math.ceil(SIZE / piece);
+    fs.copyFileSync(src, `${o}.part`);
+    const done = new Bitfield(count);
+    for (let p = 0; p < count; p++) done.set(p);
+    const contentId = contentIdentity(SIZE, piece, await hashPieces(src, SIZE, piece));
+    fs.writeFileSync(`${o}.part.state`, encodeState({ size: SIZE, pieceSize: piece, pieceCount: count, contentId, done, partial: new Map() }));
+    const r = await runFetcher(['-o', o, '-p', ...portsOf(fast)], { timeoutMs: 30_000 });
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    expect(r.logs.some((l) => l.msg === `re-checking ${count} pieces kept from the earlier run before they are shipped`)).toBe(true);
+    expect(completion(r.logs).bytesReceived).toBe(0);
+    expect(sha256File(o)).toBe(sha256File(src));
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('all-done.bin'))).toEqual(['all-done.bin']);
   }, 60_000);
 });
 

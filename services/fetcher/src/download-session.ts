@@ -126,11 +126,12 @@ export class DownloadSession {
     // without state (which costs a full re-verification) nor lose a re-verification's result
     this.saveState().then(() => {
       if (!this.life.active) return;
-      if (this.resumedCheck.total > 0) this.log.info(`re-checking ${this.resumedCheck.total} pieces kept from the earlier run before they are shipped`);
-      this.resumedCheck.start();
       this.pool.start();
       this.timers.push(setInterval(() => this.tick(), 250));
       this.timers.push(setInterval(() => void this.saveState().catch((e: Error) => this.fail(e)), this.opts.stateIntervalMs));
+      if (this.resumedCheck.total > 0) this.log.info(`re-checking ${this.resumedCheck.total} pieces kept from the earlier run before they are shipped`);
+      // last: with nothing left to fetch, the check's end commits at once (and stops the timers above)
+      this.resumedCheck.start();
       this.maybeComplete();
     }, (err: Error) => this.fail(err));
     return this.result.promise;
