@@ -222,6 +222,9 @@ describe('NOTES.txt', () => {
     expect(notes).toContain('mount the claim msd-multi-server-downloader-fetcher-output in your pod');
     expect(notes).toContain('--set source.type=http --set source.file=big.iso');
     expect(notes).toContain('the monitoring.coreos.com/v1 API (Prometheus Operator) was not found');
+    expect(notes).toContain('make images REGISTRY=registry.example/msd PUSH=1');
+    const pushed = execFileSync(HELM, ['install', 'msd', CHART_DIR, '--dry-run=client', '-n', 'downloads', '--set', 'global.imageRegistry=r.example/msd'], { encoding: 'utf8' });
+    expect(pushed.slice(pushed.indexOf('NOTES:'))).not.toContain('make images');
     expect(notes).toContain('helm test -n downloads msd');
     expect(notes).toContain(`"${dashboard.title}"`);
     expect(notes).toContain(`/d/${dashboard.uid}`);
