@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { fetcherJob, findObject, type K8sObject } from './helm';
-import { freePortRange, freePorts } from './free-ports';
+import { freePortRange, freePorts } from '../helpers/free-ports';
 import { PodTranslator, type Cluster, type RunningContainer } from './pod-runner';
 import { statefulSetPod, type Container, type JobObject, type PodSpec, type StatefulSetObject } from './workloads';
 

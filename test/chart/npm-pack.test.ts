@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpath
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from './helm';
-import { freePorts } from './free-ports';
+import { freePorts } from '../helpers/free-ports';
 
 /**
  * `npm pack` of the repository makes a package that runs: installed globally (into a scratch
