@@ -14,7 +14,7 @@ export interface ServerInput {
   bytesPerSecond: number;
   standing: Standing;
   /** The server's connections that are up (greeted, content checked). */
-  connections: Activity[];
+  connections: readonly Activity[];
 }
 
 export interface ProgressInput {
