@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: all install build test unit demo bench lint clean deps-test tools images k8s
+.PHONY: all install build test unit demo bench lint clean deps-test tools images k8s cluster-up cluster-down
 
 all: build
 
@@ -43,6 +43,15 @@ lint: build
 
 tools: install
 	@bash scripts/install-tools.sh
+	@bash scripts/k8s-tools/build.sh
+
+# A local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) and a
+# kubelet that runs the pods as local processes; prints the KUBECONFIG line (README).
+cluster-up: build tools
+	@node test/cluster/cluster-cli.js up
+
+cluster-down:
+	@node test/cluster/cluster-cli.js down
 
 # Container images with buildah from a locally made Node 24 base (no registry is reachable here);
 # NODE_IMAGE / RUNTIME_IMAGE build on the Dockerfiles' own bases where one is.

@@ -155,21 +155,45 @@ export class PodTranslator {
     throw new Error(`${e.name}: env source not mapped by the contract test`);
   }
 
-  /** Starts the container's command as a local process. */
-  start(): RunningContainer {
+  /** A shell-style string with the container's mount paths inside it (e.g. an `sh -c` script), as seen locally. */
+  embedded(value: string): string {
+    if (this.mounts.length === 0) return value;
+    // One pass over all mount paths (longest first), so a mapped directory is never mapped again.
+    const alternatives = this.mounts.map(([mountPath]) => mountPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+    const dirs = new Map(this.mounts);
+    return value.replace(new RegExp(`(?<![\\w./-])(${alternatives})(?=$|[/\\s"';|&>)])`, 'g'), (mountPath) => dirs.get(mountPath) as string);
+  }
+
+  /**
+   * Starts the container's command as a local process. The command must be `node` (this project's
+   * images), unless `hostPrograms` is set: then another image's program (e.g. busybox `sh`) runs
+   * as the host's program of that name, with mount paths mapped inside its arguments too.
+   */
+  start(options: { hostPrograms?: boolean } = {}): RunningContainer {
     const command = this.container.command ?? [];
-    if (command[0] !== 'node') throw new Error(`${this.container.name}: command must start with node (the image's runtime), got ${JSON.stringify(command)}`);
-    const argv = [...command.slice(1), ...(this.container.args ?? [])].map((a) => this.arg(a));
+    const isNode = command[0] === 'node';
+    if (!isNode && !(options.hostPrograms && command[0] && !command[0].includes('/'))) {
+      throw new Error(`${this.container.name}: command must start with node (the image's runtime), got ${JSON.stringify(command)}`);
+    }
+    const rest = [...command.slice(1), ...(this.container.args ?? [])];
+    const argv = isNode ? rest.map((a) => this.arg(a)) : rest.map((a) => this.embedded(a));
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
     for (const e of this.container.env ?? []) env[e.name] = this.envValue(e);
-    const child = spawn(process.execPath, argv, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(isNode ? process.execPath : (command[0] as string), argv, { env, cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     const keep = (chunk: Buffer): void => {
       log = (log + chunk.toString('utf8')).slice(-20000);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      // A program that cannot be started (not on PATH) exits like a shell says so: 127.
+      child.once('error', (err) => {
+        keep(Buffer.from(`${err.message}\n`));
+        resolve({ code: 127, signal: null });
+      });
+    });
     return { name: `${this.pod.name}/${this.container.name}`, child, output: () => log, exited };
   }
 }
