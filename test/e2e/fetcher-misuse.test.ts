@@ -236,6 +236,34 @@ describe('peers that are not segment servers', () => {
     expect(err[0]).not.toMatch(/TLS/);
   }, 40_000);
 
+  test('a real server that greets late (after the probe went out) is slow, not junk: retried, exit 3 not 8', async () => {
+    const hello = encodeServerHello({ version: 1, flags: 0, nonce: Buffer.alloc(16, 7), serverId: 0, numServers: 1 });
+    const port = await peer((s) => { const t = setTimeout(() => s.write(hello), 1300); s.on('close', () => clearTimeout(t)); });
+    const r = await runFetcher(['-o', out('late.bin'), '-p', String(port), '--connect-timeout', '1', '--give-up-after', '4'], { timeoutMs: 30_000 });
+    expect(r.code).toBe(3);
+    expect(messages(r.logs, 'error')).toEqual([expect.stringMatching(/no server reachable within 4 s: .*no greeting within 1000 ms/)]);
+  }, 40_000);
+
+  test('the only server restarts speaking another protocol version mid-download: it leaves the run, exit 8 at once', async () => {
+    const [server] = await startFleet(src, [2 * MiB]);
+    const port = server.ports[0];
+    const o = out('version-change.bin');
+    const f = startFetcher(['-o', o, '-p', String(port), '--give-up-after', '60']);
+    await waitForBytesDone(f, 2 * MiB);
+    server.child.kill('SIGKILL');
+    await server.exited;
+    const v2 = encodeServerHello({ version: 1, flags: 0, nonce: Buffer.alloc(16), serverId: 0, numServers: 1 });
+    v2[4] = 2;
+    const impostor = net.createServer((s) => { s.on('error', () => undefined); s.write(v2); });
+    await new Promise<void>((r) => impostor.listen(port, '127.0.0.1', () => r()));
+    closers.push(() => impostor.close());
+    const t0 = Date.now();
+    expect(await exitOf(f, 30_000)).toEqual({ code: 8, signal: null });
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(messages(f.logs(), 'error').at(-1)).toMatch(/no server is left in the run; the last one to leave: .*server speaks protocol version 2/);
+    expect(fs.existsSync(`${o}.part.state`)).toBe(true); // the partial download is kept
+  }, 60_000);
+
   test('a junk port among good servers is left out with a warning; the download is exact', async () => {
     const junk = await peer((s) => s.end('220 not what you think\r\n'));
     const o = out('among.bin');

@@ -21,6 +21,15 @@ import type { ServerAddress } from './server-address';
 
 export { ConnectionError, RemoteError };
 
+/**
+ * What a fatal frame (a server turning the connection away) means. Only a version the server does
+ * not speak is a protocol mismatch; a handshake timeout or an internal error may pass.
+ */
+const FATAL_FRAME_REASON: Partial<Record<Status, ConnectionError['reason']>> = {
+  [Status.AUTH_FAILED]: 'auth',
+  [Status.UNSUPPORTED_VERSION]: 'protocol',
+};
+
 /** How long a silent peer gets to answer the probe before it counts as silent. */
 const PROBE_ANSWER_MS = 1000;
 
@@ -106,9 +115,12 @@ export class ServerConnection<T> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const silent = (): void => fail(new ConnectionError(`${this.addr.label}: no greeting within ${this.opts.connectTimeoutMs} ms; a segment server greets at once: check the address and port, and that the server is not stopped or overloaded`, 'timeout'));
-      // silent past the timeout: ask in HTTP, so an HTTP or TLS server (which wait for the client) names itself
+      // silent past the timeout: send a TLS ClientHello, which an HTTP or TLS server (both wait for
+      // the client) answers in a way that names it
+      let probed = false;
       let timer = setTimeout(() => {
         if (!this.socket || this.socket.destroyed || this.opts.tls) { silent(); return; }
+        probed = true;
         this.socket.write(SILENT_PEER_PROBE);
         timer = setTimeout(silent, PROBE_ANSWER_MS);
       }, this.opts.connectTimeoutMs);
@@ -118,6 +130,9 @@ export class ServerConnection<T> {
         this.destroy(err);
       };
       this.greetingWaiter = (h) => {
+        // a segment server that greets after the probe went out has read the probe as our hello:
+        // the connection is spoiled, but the server is real and only slow (retryable)
+        if (probed) { silent(); return; }
         clearTimeout(timer);
         settled = true;
         if ((h.flags & ServerFlags.AUTH_REQUIRED) && !this.opts.token) {
@@ -344,7 +359,7 @@ export class ServerConnection<T> {
         const status = this.bodyStatus;
         this.destroy(isConnectionLimit(status)
           ? new ConnectionError(`${this.addr.label} is at its connection limit (${status === Status.CONNECTION_LIMIT ? '--max-connections' : '--max-connections-per-client'}): ${body?.toString('utf8') ?? ''}; retrying, or lower --connections-per-server`, 'busy')
-          : new ConnectionError(err.message, status === Status.AUTH_FAILED ? 'auth' : 'protocol'));
+          : new ConnectionError(err.message, FATAL_FRAME_REASON[status] ?? 'error'));
         return;
       }
       if (cur.kind === 'get') this.sink.onFailed(cur.req, err);

@@ -1,6 +1,5 @@
 import {
   FETCHER_CONTROL,
-  FINAL_FETCHER_STATES,
   serviceDefinition,
   startGrpcServer,
   Throttle,
@@ -13,6 +12,7 @@ import {
   type StreamingHandlers,
   type UnaryHandlers,
 } from '@msd/common';
+import { isFinal } from './model';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 
 export interface FetcherControlOptions {
@@ -134,7 +134,7 @@ function watchProgress(
     if (ended) return;
     const progress = target.progress();
     call.write({ progress: toProgressMessage(progress) });
-    if (FINAL_FETCHER_STATES.includes(progress.state)) {
+    if (isFinal(progress.state)) {
       stop();
       call.end();
     }

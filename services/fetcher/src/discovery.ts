@@ -1,6 +1,7 @@
 /**
  * Asks every server what it serves, refuses to mix servers that disagree about the content, and
- * pages through the piece digests. The connections it opens are handed on to the download.
+ * pages through the piece digests. Its connections only ask for INFO, and are closed when it
+ * returns: the download opens its own (each with its receive ring).
  *
  * Each probe's failure is classified once (failure.ts): a retryable one (refused, reset, silent,
  * busy) is tried again with backoff while no server answers (servers may be starting or indexing:
@@ -14,28 +15,40 @@ import { BodySink, ConnectionOptions, ServerConnection } from './connection';
 import { classify, RemoteError } from './failure';
 import type { ServerAddress } from './server-address';
 
-export interface Probe<T> {
+interface Probe {
   addr: ServerAddress;
-  conn?: ServerConnection<T>;
+  conn?: ServerConnection<never>;
   info?: FileInfo;
   error?: MsdError;
 }
 
-export interface Discovered<T> {
+export interface Discovered {
   info: FileInfo; // with all digests
-  probes: Probe<T>[];
+  /** Servers that answered, with what they said. */
+  answered: number;
   /** Servers that are not segment servers: the download leaves them out. */
   excluded: Set<ServerAddress>;
 }
 
-export async function discover<T>(servers: ServerAddress[], name: string, sink: BodySink<T>, opts: ConnectionOptions, log: Logger, giveUpAfterMs: number, signal?: AbortSignal): Promise<Discovered<T>> {
-  const probes: Probe<T>[] = servers.map((addr) => ({ addr }));
-  const settled = (p: Probe<T>): boolean => p.info !== undefined || (p.error !== undefined && !p.error.retryable);
+/** Probe connections only ask for INFO and LIST: no body ever reaches this sink. */
+const NO_BODIES: BodySink<never> = { onBody: () => undefined, onDone: () => undefined, onFailed: () => undefined };
+
+export async function discover(servers: ServerAddress[], name: string, opts: ConnectionOptions, log: Logger, giveUpAfterMs: number, signal?: AbortSignal): Promise<Discovered> {
+  const probes: Probe[] = servers.map((addr) => ({ addr }));
+  try {
+    return await discoverWith(probes, name, opts, log, giveUpAfterMs, signal);
+  } finally {
+    for (const p of probes) p.conn?.destroy();
+  }
+}
+
+async function discoverWith(probes: Probe[], name: string, opts: ConnectionOptions, log: Logger, giveUpAfterMs: number, signal?: AbortSignal): Promise<Discovered> {
+  const settled = (p: Probe): boolean => p.info !== undefined || (p.error !== undefined && !p.error.retryable);
   const started = performance.now();
   const backoff = new Backoff(DISCOVERY_BACKOFF);
   let lastWarn = started;
   for (let round = 1; ; round++) {
-    await Promise.all(probes.filter((p) => !settled(p)).map((p) => probe(p, name, sink, opts)));
+    await Promise.all(probes.filter((p) => !settled(p)).map((p) => probe(p, name, opts)));
     if (signal?.aborted) break;
     if (probes.every(settled)) break;
     if (probes.some((p) => p.error && !p.error.retryable && p.error.code !== 'E_PROTOCOL')) break;
@@ -49,16 +62,11 @@ export async function discover<T>(servers: ServerAddress[], name: string, sink: 
     }
     await sleep(backoff.next(), signal);
   }
-  const closeAll = (): void => { for (const p of probes) p.conn?.destroy(); };
   if (signal?.aborted) {
-    closeAll();
     throw signal.reason instanceof MsdError ? signal.reason : new MsdError('E_CANCELLED', 'cancelled while contacting the servers');
   }
   const fatal = probes.find((p) => p.error && !p.error.retryable && p.error.code !== 'E_PROTOCOL');
-  if (fatal) {
-    closeAll();
-    throw fatal.error!;
-  }
+  if (fatal) throw fatal.error!;
   const ok = probes.filter((p) => p.info);
   const junk = probes.filter((p) => p.error?.code === 'E_PROTOCOL');
   if (ok.length === 0) {
@@ -70,13 +78,12 @@ export async function discover<T>(servers: ServerAddress[], name: string, sink: 
   for (const p of junk) log.warn(`${p.error!.message}; leaving it out and continuing with the others`, { server: p.addr.label, code: p.error!.code });
   for (const p of probes) if (!p.info && !junk.includes(p)) log.warn('server unreachable for now; will retry it during the download', { server: p.addr.label, error: p.error?.message });
 
-  const groups = new Map<string, Probe<T>[]>();
+  const groups = new Map<string, Probe[]>();
   for (const p of ok) {
     const key = `${p.info!.contentId.toString('hex')}/${p.info!.size}/${p.info!.pieceSize}`;
     groups.set(key, [...(groups.get(key) ?? []), p]);
   }
   if (groups.size > 1) {
-    closeAll();
     const desc = [...groups.values()].map((g) => `${g.map((p) => p.addr.label).join(', ')} serve "${g[0].info!.name}" (${g[0].info!.size} bytes, piece ${g[0].info!.pieceSize}, content ${g[0].info!.contentId.toString('hex').slice(0, 16)})`);
     throw new MsdError('E_CONTENT_MISMATCH', `servers disagree about the content: ${desc.join('; ')}. Point the fetcher at servers of one file only`);
   }
@@ -91,12 +98,12 @@ export async function discover<T>(servers: ServerAddress[], name: string, sink: 
     page.digests.copy(digests, at * DIGEST_SIZE);
     at += n;
   }
-  return { info: { ...base, digests, firstDigest: 0 }, probes, excluded: new Set(junk.map((p) => p.addr)) };
+  return { info: { ...base, digests, firstDigest: 0 }, answered: ok.length, excluded: new Set(junk.map((p) => p.addr)) };
 }
 
-async function probe<T>(p: Probe<T>, name: string, sink: BodySink<T>, opts: ConnectionOptions): Promise<void> {
+async function probe(p: Probe, name: string, opts: ConnectionOptions): Promise<void> {
   p.conn?.destroy();
-  const conn = new ServerConnection<T>(p.addr, sink, opts);
+  const conn = new ServerConnection<never>(p.addr, NO_BODIES, opts);
   p.conn = conn;
   try {
     await conn.connect();
@@ -105,17 +112,17 @@ async function probe<T>(p: Probe<T>, name: string, sink: BodySink<T>, opts: Conn
   } catch (err) {
     conn.destroy();
     p.conn = undefined;
-    p.error = await explain(classify(err, p.addr.label), p.addr, name, sink, opts);
+    p.error = await explain(classify(err, p.addr.label), p.addr, name, opts);
   }
 }
 
 /** Refusals of the file name get the words that tell the user what to type instead. */
-async function explain<T>(err: MsdError, addr: ServerAddress, name: string, sink: BodySink<T>, opts: ConnectionOptions): Promise<MsdError> {
+async function explain(err: MsdError, addr: ServerAddress, name: string, opts: ConnectionOptions): Promise<MsdError> {
   if (!(err instanceof RemoteError)) return err;
   if (err.status === Status.NEEDS_NAME) {
     let names = '';
     try {
-      const c = new ServerConnection<T>(addr, sink, opts);
+      const c = new ServerConnection<never>(addr, NO_BODIES, opts);
       await c.connect();
       names = (await c.list()).map((e) => e.name).join(', ');
       c.destroy();

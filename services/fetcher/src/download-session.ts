@@ -40,6 +40,7 @@ const MAX_OUTPUT_CHECKS = 3;
 export interface SessionInputs {
   opts: DownloadOptions;
   info: FileInfo;
+  grid: PieceGrid;
   outPath: string;
   plan: ResumePlan;
   excluded: ReadonlySet<DownloadOptions['servers'][number]>;
@@ -82,7 +83,7 @@ export class DownloadSession {
     this.opts = s.opts;
     this.info = s.info;
     this.life = s.lifecycle;
-    this.grid = new PieceGrid(s.info.size, s.info.pieceSize);
+    this.grid = s.grid;
     this.pm = new PieceMap(this.grid, s.plan.done, s.plan.partial);
     this.resumedBytes = this.pm.doneBytes;
     this.streamHash = this.opts.verify && !this.opts.tls;
@@ -109,7 +110,10 @@ export class DownloadSession {
     this.resumedCheck = new ResumedCheck(unchecked, {
       check: (p) => this.verifier.verify(this.grid.start(p), this.grid.length(p), digestAt(this.info.digests, p)),
       bad: (p) => this.resumedPieceBad(p),
-      finished: () => this.maybeComplete(),
+      finished: () => {
+        if (this.resumedCheck.total > 0) this.log.info(`re-checked the ${this.resumedCheck.total} pieces kept from the earlier run: ${this.resumedCheck.badPieces} no longer matched and were fetched again`, { kept: this.resumedCheck.total, refetched: this.resumedCheck.badPieces });
+        this.maybeComplete();
+      },
       failed: (err) => this.fail(err),
     });
   }
@@ -252,7 +256,10 @@ export class DownloadSession {
   private verifyPiece(p: number, w: Worker, job?: Job): void {
     const pm = this.pm;
     if (!pm.beginVerify(p)) {
+      // another copy is being checked (or passed): this worker holds the piece no more, so that a
+      // failed check can hand it out again
       if (job) this.dropHash(job);
+      this.sched.finished(p, w.id);
       return;
     }
     const digest = digestAt(this.info.digests, p);
@@ -402,7 +409,9 @@ export class DownloadSession {
   private async shutdown(): Promise<void> {
     this.stopWork();
     if (this.saving) await this.saving.catch(() => undefined);
-    if (!this.pm.complete) await this.saveState().catch((e: Error) => this.log.error('could not save the resume state', { error: e.message }));
+    // also when every piece is done (a stop during --verify-output, a failed rename): a rerun then
+    // re-checks them instead of fetching them again
+    await this.saveState().catch((e: Error) => this.log.error('could not save the resume state', { error: e.message }));
     await this.verifier.close();
     this.s.plan.part.close();
     this.s.lock.release();

@@ -5,14 +5,13 @@
  * those, does the download. The lifecycle spans both steps.
  */
 import * as fs from 'node:fs';
-import { FileInfo, Logger, MsdError, PieceGrid } from '@msd/common';
+import { currentTraceparent, FileInfo, Logger, MsdError, PieceGrid } from '@msd/common';
 import { context } from '@opentelemetry/api';
 import { discover } from './discovery';
 import type { DownloadEvents } from './download-events';
 import type { DownloadOptions } from './download-options';
 import { DownloadSession } from './download-session';
 import { inspectOutput } from './existing-output';
-import type { Job } from './job-table';
 import { Lifecycle } from './lifecycle';
 import type { DownloadResult, DownloadState, ProgressView } from './model';
 import { OutputLock } from './output-lock';
@@ -20,9 +19,6 @@ import { checkOutputLocation, resolveOutputPath } from './part-file';
 import { planResume } from './resume-plan';
 
 export type { DownloadOptions } from './download-options';
-
-/** Probe connections only ask for INFO: no body ever reaches this sink. */
-const NO_BODIES = { onBody: () => undefined, onDone: () => undefined, onFailed: () => undefined };
 
 export class Download {
   private readonly life = new Lifecycle();
@@ -52,22 +48,23 @@ export class Download {
     let lock: OutputLock | undefined;
     try {
       const traceContext = context.active();
-      const connection = { token: this.opts.token, tls: this.opts.tls, traceparent: this.opts.traceparent, connectTimeoutMs: this.opts.connectTimeoutMs, readBufferSize: 64 << 10 };
+      const traceparent = this.opts.traceparent ?? context.with(traceContext, () => currentTraceparent());
+      const connection = { token: this.opts.token, tls: this.opts.tls, traceparent, connectTimeoutMs: this.opts.connectTimeoutMs, readBufferSize: 64 << 10 };
       // a file output is known before any server is asked: a second fetcher stops at once
       const early = checkOutputLocation(this.opts.output) ? undefined : resolveOutputPath(this.opts.output, '');
       if (early) lock = OutputLock.acquire(early);
-      const found = await discover<Job>(this.opts.servers, this.opts.file, NO_BODIES, connection, this.log, this.opts.giveUpAfterMs, this.abort.signal);
-      for (const p of found.probes) p.conn?.destroy();
+      const found = await discover(this.opts.servers, this.opts.file, connection, this.log, this.opts.giveUpAfterMs, this.abort.signal);
       const info = found.info;
       const grid = new PieceGrid(info.size, info.pieceSize);
       const outPath = early ?? resolveOutputPath(this.opts.output, info.name);
       this.source = { info, outPath };
-      this.log.info('source', { file: info.name, size: info.size, pieces: grid.count, pieceSize: info.pieceSize, contentId: info.contentId.toString('hex'), servers: found.probes.filter((p) => p.info).length, output: outPath });
+      this.log.info('source', { file: info.name, size: info.size, pieces: grid.count, pieceSize: info.pieceSize, contentId: info.contentId.toString('hex'), servers: found.answered, output: outPath });
       lock ??= OutputLock.acquire(outPath);
 
       if (!this.opts.force) {
         const existing = await inspectOutput(outPath, info, grid, this.abort.signal);
         if (existing.kind === 'complete') {
+          if (fs.existsSync(`${outPath}.part`)) this.log.warn(`an earlier partial download ${outPath}.part is left as it was; the complete file makes it useless: delete it (and its .state) to free the space`, { part: `${outPath}.part` });
           this.log.info(`${outPath} is already complete: all ${grid.count} pieces match the servers' content ${info.contentId.toString('hex').slice(0, 16)}; nothing to download`, { path: outPath, bytesReceived: 0 });
           lock.release();
           this.life.to('COMMITTING');
@@ -80,12 +77,12 @@ export class Download {
       }
       if (this.abort.signal.aborted) throw this.abort.signal.reason as Error;
 
-      const plan = await planResume({ outPath, info, grid, resume: this.opts.resume, policy: this.opts.onBadState, log: this.log });
+      const plan = await planResume({ outPath, info, grid, resume: this.opts.resume, policy: this.opts.onBadState, log: this.log, signal: this.abort.signal });
       if (this.abort.signal.aborted) {
         plan.part.close();
         throw this.abort.signal.reason as Error;
       }
-      this.session = new DownloadSession({ opts: this.opts, info, outPath, plan, excluded: found.excluded, lock, lifecycle: this.life, traceContext, startedAt: this.startedAt }, this.log, this.events);
+      this.session = new DownloadSession({ opts: this.opts, info, grid, outPath, plan, excluded: found.excluded, lock, lifecycle: this.life, traceContext, startedAt: this.startedAt }, this.log, this.events);
       lock = undefined; // the session owns it now
       return await this.session.run();
     } catch (err) {

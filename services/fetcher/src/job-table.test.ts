@@ -32,10 +32,9 @@ describe('JobTable', () => {
     expect(t.soleWriter(3, a)).toBe(true);
     expect(t.soleWriter(3, b)).toBe(false);
     t.wrote(b);
-    expect(t.isMixed(3)).toBe(true);
-    expect(t.soleWriter(3, a)).toBe(false);
+    expect(t.soleWriter(3, a)).toBe(false); // mixed: neither alone
+    expect(t.soleWriter(3, b)).toBe(false);
     t.clearPiece(3);
-    expect(t.isMixed(3)).toBe(false);
     expect(t.soleWriter(3, b)).toBe(true);
   });
 });

@@ -69,10 +69,6 @@ export class JobTable {
     return !this.mixed.has(p) && (this.writers.get(p) ?? job) === job;
   }
 
-  isMixed(p: number): boolean {
-    return this.mixed.has(p);
-  }
-
   /** The piece was verified or reset: its writers start afresh. */
   clearPiece(p: number): void {
     this.writers.delete(p);

@@ -29,12 +29,8 @@ export interface ProgressView extends FetcherProgress {
 export type RetryReason = 'timeout' | 'error' | 'refused' | 'stall' | 'protocol' | 'auth';
 /** Why work moved to another connection (label `reason` of msd_fetcher_reassignments_total). */
 export type ReassignReason = 'steal' | 'timeout' | 'error' | 'hedge';
-/**
- * Why a piece was rejected (label `reason` of msd_fetcher_piece_failures_total): `digest` = the
- * bytes a server sent do not match its digest; `resumed` = a piece kept from an earlier run no
- * longer matches on disk (changed between runs), fetched again.
- */
-export type PieceFailureReason = 'digest' | 'resumed';
+/** Why a piece a server sent was rejected (label `reason` of msd_fetcher_piece_failures_total). */
+export type PieceFailureReason = 'digest';
 
 export interface DownloadResult {
   path: string;

@@ -15,7 +15,7 @@ import { fileError, MsdError } from '@msd/common';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
-const EWOULDBLOCK = 11;
+const EWOULDBLOCK = os.constants.errno.EWOULDBLOCK;
 
 type Flock = (fd: number, op: number) => number;
 let flockFn: { call: Flock; errno: () => number } | undefined;

@@ -68,9 +68,13 @@ export class PartFile {
     }
   }
 
+  /** Idempotent: a second close must never close a descriptor number the process reused meanwhile. */
   close(): void {
-    try { fs.closeSync(this.fd); } catch { /* closed */ }
+    if (this.closed) return;
+    this.closed = true;
+    try { fs.closeSync(this.fd); } catch { /* already gone */ }
   }
+  private closed = false;
 }
 
 /** fsync of a directory (makes a rename durable), off the event loop. */

@@ -17,6 +17,8 @@ export interface ResumeInput {
   resume: boolean;
   policy: ResumePolicy;
   log: Logger;
+  /** A stop during a re-verification of a large part file ends it at once. */
+  signal?: AbortSignal;
 }
 
 export interface ResumePlan {
@@ -76,7 +78,13 @@ export async function planResume(i: ResumeInput): Promise<ResumePlan> {
   const done = new Bitfield(i.grid.count);
   let within = 0; // pieces the old file reached
   while (within < i.grid.count && i.grid.end(within) <= partSize) within++;
-  const { bad } = await checkPieces(part.path, i.grid, i.info.digests, { first: 0, end: within });
+  let bad: number[];
+  try {
+    ({ bad } = await checkPieces(part.path, i.grid, i.info.digests, { first: 0, end: within }, { signal: i.signal }));
+  } catch (err) {
+    part.close();
+    throw err;
+  }
   const failed = new Set(bad);
   for (let p = 0; p < within; p++) if (!failed.has(p)) done.set(p);
   i.log.info(`re-verified the part file: ${done.count} of ${i.grid.count} pieces are good and kept`, { part: partPath });

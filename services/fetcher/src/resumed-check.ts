@@ -27,10 +27,6 @@ export class ResumedCheck {
     this.pump();
   }
 
-  /** Pieces not yet confirmed (checked or queued). */
-  get pending(): number {
-    return this.pieces.length - this.next + this.inFlight;
-  }
   get done(): boolean {
     return this.ended;
   }

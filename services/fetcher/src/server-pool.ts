@@ -10,7 +10,7 @@ import type { Context, Span } from '@opentelemetry/api';
 import { Backoff, RECONNECT_BACKOFF } from './backoff';
 import { BodySink, ConnectionError, ConnectionOptions, ServerConnection } from './connection';
 import type { DownloadEvents } from './download-events';
-import { retryReasonOf } from './failure';
+import { classify, retryReasonOf } from './failure';
 import type { Job } from './job-table';
 import type { Scheduler } from './scheduler';
 import type { ServerAddress } from './server-address';
@@ -27,6 +27,8 @@ export interface Slot {
   bytes: number;
   /** Pieces this server alone sent that failed verification. */
   badPieces: number;
+  /** Why it left the run, when a failure made it (a protocol or token refusal after discovery). */
+  left?: MsdError;
 }
 
 export interface Worker {
@@ -123,6 +125,12 @@ export class ServerPool {
     } catch (err) {
       conn.destroy();
       if (w.conn === conn) w.conn = undefined;
+      const e = classify(err, w.slot.addr.label);
+      if (!e.retryable) {
+        // it answered, and the answer will not change by itself (another protocol, a token refused)
+        this.leave(w.slot, 'dropped', `can no longer be used: ${e.message}`, e);
+        return;
+      }
       if (this.sched.isAlive(w.id)) {
         this.sched.down(w.id); // a reconnect after a deliberate reset failed: its work moves now
         this.host.capacityChanged();
@@ -196,10 +204,12 @@ export class ServerPool {
     }
   }
 
-  private leave(slot: Slot, standing: Exclude<Standing, 'ok'>, why: string): void {
+  /** Takes a server out of the run; `cause` is the failure that made it leave, when one did. */
+  private leave(slot: Slot, standing: Exclude<Standing, 'ok'>, why: string, cause?: MsdError): void {
     if (slot.standing !== 'ok') return;
     slot.standing = standing;
-    this.log.error(`server ${slot.addr.label} ${why}; it gets no more work in this run, continuing with the others`, { server: slot.addr.label, serverId: slot.serverId, code: standing === 'banned' ? 'E_VERIFY' : 'E_CONTENT_MISMATCH', standing });
+    slot.left = cause;
+    this.log.error(`server ${slot.addr.label} ${why}; it gets no more work in this run, continuing with the others`, { server: slot.addr.label, serverId: slot.serverId, code: cause?.code ?? (standing === 'banned' ? 'E_VERIFY' : 'E_CONTENT_MISMATCH'), standing });
     for (const w of this.workers) {
       if (w.slot !== slot) continue;
       if (w.retryTimer) clearTimeout(w.retryTimer);
@@ -209,9 +219,12 @@ export class ServerPool {
     }
     if (this.slots.every((s) => s.standing !== 'ok')) {
       const anyBanned = this.slots.some((s) => s.standing === 'banned');
+      const cause = this.slots.find((s) => s.left)?.left;
       this.host.allGone(anyBanned
         ? new MsdError('E_VERIFY', 'every server left the run after sending pieces that failed verification (or serving other content); the served file may be changing or damaged. The partial file and its state are kept')
-        : new MsdError('E_CONTENT_MISMATCH', 'every server now serves different content from the download in progress; the partial file and its state are kept'));
+        : cause
+          ? new MsdError(cause.code, `no server is left in the run; the last one to leave: ${cause.message}. The partial file and its state are kept`, { cause })
+          : new MsdError('E_CONTENT_MISMATCH', 'every server now serves different content from the download in progress; the partial file and its state are kept'));
       return;
     }
     this.host.capacityChanged();
