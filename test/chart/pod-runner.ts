@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT, type K8sObject } from './helm';
-import type { Container, EnvVar, PodSpec } from './workloads';
+import type { Container, EnvVar, PodSpec, Volume } from './workloads';
 
 /**
  * Runs a rendered container as a local process, the way the kubelet would run it in the image:
@@ -34,6 +34,8 @@ export interface Cluster {
   /** Pod name behind a stable DNS name, e.g. msd-...-segment-server-2.msd-...svc.cluster.local */
   podOfHost(host: string): string | undefined;
   scratch: string;
+  /** Local directory for a volume of a type not mapped here (the cluster test's kubelet fills projected service-account volumes). */
+  otherVolume?(volume: Volume): string | undefined;
 }
 
 export interface RunningContainer {
@@ -82,7 +84,9 @@ function mountDirs(cluster: Cluster, pod: PodIdentity, spec: PodSpec, container:
       dir = emptyDirs.get(m.name) ?? mkdtempSync(path.join(cluster.scratch, `${pod.name}-${m.name}-`));
       emptyDirs.set(m.name, dir);
     } else {
-      throw new Error(`${container.name}: volume ${m.name} has a type the contract test does not map`);
+      const other = cluster.otherVolume?.(volume);
+      if (other === undefined) throw new Error(`${container.name}: volume ${m.name} has a type the contract test does not map`);
+      dir = other;
     }
     if (m.subPath) {
       dir = path.join(dir, m.subPath);

@@ -7,13 +7,15 @@ import { LocalCluster } from './local-cluster';
 /**
  * `make cluster-up` / `make cluster-down`: one local cluster (control plane, volume provisioner,
  * local kubelet) kept running by a detached daemon process, so a user can try the chart with helm
- * and kubectl. State lives in .tools/cluster/: state.json (PIDs, directory), kubeconfig, daemon.log.
+ * and kubectl. State lives in .tools/cluster/ (or $MSD_CLUSTER_STATE_DIR): state.json (PIDs,
+ * directory), kubeconfig, daemon.log.
  *   up      starts the daemon (or finds it running) and prints the KUBECONFIG line
  *   down    stops the daemon by PID (it stops every process of the cluster), then SIGKILLs any
  *           recorded PID still alive
  *   serve   the daemon itself (started by `up`)
  */
-const STATE_DIR = path.join(REPO_ROOT, '.tools', 'cluster');
+// MSD_CLUSTER_STATE_DIR: another state directory (the tests use their own, beside a user's cluster).
+const STATE_DIR = process.env.MSD_CLUSTER_STATE_DIR ?? path.join(REPO_ROOT, '.tools', 'cluster');
 const STATE = path.join(STATE_DIR, 'state.json');
 const KUBECONFIG = path.join(STATE_DIR, 'kubeconfig');
 const LOG = path.join(STATE_DIR, 'daemon.log');
@@ -50,7 +52,7 @@ async function up(): Promise<number> {
   mkdirSync(STATE_DIR, { recursive: true });
   rmSync(STATE, { force: true });
   const log = openSync(LOG, 'w');
-  const daemon = spawn(process.execPath, [path.join(__dirname, 'cluster-cli.js'), 'serve'], { detached: true, stdio: ['ignore', log, log] });
+  const daemon = spawn(process.execPath, [path.join(__dirname, 'cluster-cli.js'), 'serve'], { detached: true, stdio: ['ignore', log, log], env: { ...process.env, MSD_CLUSTER_STATE_DIR: STATE_DIR } });
   closeSync(log);
   daemon.unref();
   const deadline = Date.now() + 120_000;

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { freePortRange, freePorts } from '../helpers/free-ports';
@@ -43,6 +43,12 @@ interface Service extends KubeObject {
 }
 interface Slice extends KubeObject {
   endpoints?: Array<{ conditions?: { ready?: boolean }; targetRef?: { kind: string; name: string } }>;
+}
+
+interface ProjectedSource {
+  serviceAccountToken?: { path: string; expirationSeconds?: number };
+  configMap?: { name: string; items?: Array<{ key: string; path: string }> };
+  downwardAPI?: { items?: Array<{ path: string; fieldRef?: { fieldPath: string } }> };
 }
 
 /** A host a container names that has no local process (yet): the container is started later. */
@@ -239,6 +245,7 @@ export class LocalKubelet {
       if (!dir) throw new NotYetThere(`PVC ${claimName} is not bound`);
       claims[claimName] = dir;
     }
+    const projected = await this.projectedVolumes(lp);
     const hostPaths: Record<string, string> = {};
     for (const v of lp.pod.spec.volumes ?? []) {
       if (!v.hostPath) continue;
@@ -259,7 +266,49 @@ export class LocalKubelet {
         return local;
       },
       podOfHost: (host) => this.podOfHost(ns, host),
+      otherVolume: (volume) => projected.get(volume.name),
     };
+  }
+
+  /**
+   * Projected volumes (the service-account volume the API server adds to pods that automount a
+   * token): a token from the TokenRequest API, ConfigMap keys, downward-API fields, as the kubelet
+   * writes them. Made once per pod, shared by its containers.
+   */
+  private async projectedVolumes(lp: LocalPod): Promise<Map<string, string>> {
+    const dirs = new Map<string, string>();
+    const ns = lp.pod.metadata.namespace as string;
+    for (const v of (lp.pod.spec.volumes ?? []) as Array<{ name: string; projected?: { sources: ProjectedSource[] } }>) {
+      if (!v.projected) continue;
+      const dir = path.join(this.scratch, `${lp.pod.metadata.name}-${lp.uid.slice(0, 8)}-${v.name}`);
+      if (existsSync(dir)) {
+        dirs.set(v.name, dir);
+        continue;
+      }
+      mkdirSync(dir, { recursive: true });
+      for (const source of v.projected.sources) {
+        if (source.serviceAccountToken) {
+          const sa = (lp.pod.spec as { serviceAccountName?: string }).serviceAccountName ?? 'default';
+          const review = await this.client.create<KubeObject & { status: { token: string } }>(`/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenRequest',
+            spec: { expirationSeconds: source.serviceAccountToken.expirationSeconds ?? 3607, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: lp.pod.metadata.name, uid: lp.uid } },
+          });
+          writeFileSync(path.join(dir, source.serviceAccountToken.path), review.status.token, { mode: 0o600 });
+        }
+        if (source.configMap) {
+          const cm = await this.client.get<KubeObject & { data?: Record<string, string> }>(`/api/v1/namespaces/${ns}/configmaps/${source.configMap.name}`);
+          for (const item of source.configMap.items ?? Object.keys(cm.data ?? {}).map((key) => ({ key, path: key }))) writeFileSync(path.join(dir, item.path), cm.data?.[item.key] ?? '');
+        }
+        for (const item of source.downwardAPI?.items ?? []) {
+          const field = item.fieldRef?.fieldPath;
+          const value = field === 'metadata.namespace' ? ns : field === 'metadata.name' ? lp.pod.metadata.name : field === 'metadata.uid' ? lp.uid : '';
+          writeFileSync(path.join(dir, item.path), value);
+        }
+      }
+      dirs.set(v.name, dir);
+    }
+    return dirs;
   }
 
   /** <hostname>.<subdomain>.<ns>.svc.<domain> is a pod; <service>.<ns>.svc.<domain> is a ready endpoint of it. */
