@@ -25,7 +25,10 @@ build: install
 deps-test:
 	@bash scripts/install-test-deps.sh
 
+# The type check of every test and source file first (jest compiles each file alone and would not
+# see a type error across files), then the suite, whose last line is "N passed, N failed".
 test: build deps-test tools
+	@$(NODE_BIN)/tsc -p tsconfig.test.json
 	@node scripts/run-tests.js
 
 unit: build
