@@ -1,6 +1,6 @@
 {{/* The fetcher Job's spec, and its name: <fullname>-fetcher-<hash of this spec>.
-A Job's pod template is immutable, so an upgrade that changes anything the Job runs (chart or
-image version, server list, a fetcher setting) names a new Job: Helm creates it and deletes the
+A Job's pod template is immutable, so an upgrade that changes anything the Job runs (an image,
+the server list, a fetcher setting, the pod's labels, the source) names a new Job: Helm creates it and deletes the
 old one (whose pod saves its resume state on SIGTERM), and the new pod resumes from that state,
 or, when the output is already complete, checks it and exits at once. An upgrade that changes
 nothing here keeps the same Job. */}}
