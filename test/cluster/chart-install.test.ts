@@ -7,6 +7,7 @@ import { createPreconditions, objectPath, releaseManifest, releaseObjects } from
 import { builtVersions } from './control-plane';
 import { KubeApiError, type KubeObject } from './kube-client';
 import { LocalCluster } from './local-cluster';
+import { isAlive } from './process-group';
 import { installMonitoringCrds } from './monitoring-crds';
 
 /**
@@ -34,14 +35,7 @@ afterAll(async () => {
   await cluster?.stop();
   rmSync(scratch, { recursive: true, force: true });
   // Nothing is left behind: every PID the cluster ran is gone.
-  const alive = pids.filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const alive = pids.filter(isAlive);
   expect(alive).toEqual([]);
 });
 

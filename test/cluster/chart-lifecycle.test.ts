@@ -7,6 +7,7 @@ import type { PodSpec } from '../chart/workloads';
 import { releaseObjects } from './chart-fixtures';
 import type { KubeObject } from './kube-client';
 import { LocalCluster } from './local-cluster';
+import { isAlive } from './process-group';
 
 /**
  * One release through its life on a real control plane, in a namespace enforcing Pod Security
@@ -39,14 +40,7 @@ afterAll(async () => {
   const pids = cluster?.pids() ?? [];
   await cluster?.stop();
   rmSync(scratch, { recursive: true, force: true });
-  expect(pids.filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  })).toEqual([]);
+  expect(pids.filter(isAlive)).toEqual([]);
 });
 
 interface Job extends KubeObject {

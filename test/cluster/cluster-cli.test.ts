@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { KUBECTL } from '../chart/helm';
+import { isAlive as alive } from './process-group';
 
 /**
  * `make cluster-up` / `make cluster-down` (test/cluster/cluster-cli.js) as a user runs them, with a
@@ -35,14 +36,6 @@ function cli(command: string): Promise<{ code: number; out: string }> {
   });
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const childrenOf = (pid: number): number[] =>
   execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
     .split('\n')

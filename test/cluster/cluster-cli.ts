@@ -3,6 +3,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import * as path from 'node:path';
 import { REPO_ROOT } from '../chart/helm';
 import { LocalCluster } from './local-cluster';
+import { isAlive as alive } from './process-group';
 
 /**
  * `make cluster-up` / `make cluster-down`: one local cluster (control plane, volume provisioner,
@@ -27,14 +28,6 @@ interface State {
   server: string;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const readState = (): State | undefined => (existsSync(STATE) ? (JSON.parse(readFileSync(STATE, 'utf8')) as State) : undefined);
 

@@ -20,6 +20,16 @@ export interface Supervised {
   tail(bytes?: number): string;
 }
 
+/** Whether a process with this PID exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class ProcessGroup {
   private readonly members: Supervised[] = [];
   /** Processes others started for this cluster (the local kubelet's containers): killed with it. */
