@@ -20,6 +20,7 @@ import { isAlive } from './process-group';
  *    setting, each while the earlier Job exists: succeeds, and the Job is what docs/operations.md
  *    says (left alone when nothing it runs changed; else a new Job under a new name, the old one
  *    deleted, the rerun finds the output complete; re-created after it was deleted);
+ *  - the same while the Job still runs: the new pod resumes from the state the old one saved;
  *  - `helm test` runs its hook pod to success;
  *  - `helm uninstall` removes every object but those documented as kept.
  */
@@ -216,6 +217,41 @@ it('helm uninstall removes every object except those documented as kept', async 
   if ((sts.spec.volumeClaimTemplates ?? []).length > 0) expect(docs).toMatch(/outlive the StatefulSet/);
   expect(keep.filter((k) => k.startsWith('Secret/')).length).toBe(1);
   expect(existsSync(outputFile)).toBe(true);
+});
+
+describe('helm upgrade while the Job is still running', () => {
+  const ns = 'running-upgrade';
+
+  it('a changed fetcher setting replaces the running Job; the new pod resumes from the old one\'s state and completes verified', async () => {
+    await cluster.createNamespace(ns, 'restricted');
+    // Servers capped at 2 MiB/s each: the 64 MiB demo file takes about 8 s, long enough to upgrade mid-way.
+    const base = ['-n', ns, '--set', 'segmentServer.rateLimit=2MiB'];
+    await helmOk(['install', RELEASE, CHART_DIR, ...base, '--wait', '--timeout', '240s']);
+    const jobs = () => cluster.client.list<Job>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: 'app.kubernetes.io/component=fetcher' }).then((l) => l.items.filter((j) => !j.metadata.deletionTimestamp));
+    const [old] = await jobs();
+    const outputClaim = (old?.spec.template.spec.volumes ?? []).map((v) => v.persistentVolumeClaim?.claimName).find((c): c is string => Boolean(c)) as string;
+    const outDir = (await cluster.volumes.claimDir(ns, outputClaim)) as string;
+    // Running, with verified pieces saved in its resume state.
+    await cluster.client.waitFor('the first fetcher has saved some progress', async () => (readdirSync(outDir).some((f) => f.endsWith('.state')) ? true : undefined), 60_000, async () => cluster.kubelet.describe());
+    const running = await cluster.client.get<Job>(`/apis/batch/v1/namespaces/${ns}/jobs/${old?.metadata.name}`);
+    expect(complete(running)).toBe(false);
+    await helmOk(['upgrade', RELEASE, CHART_DIR, ...base, '--set', 'fetcher.connectionsPerServer=2', '--wait', '--wait-for-jobs', '--timeout', '240s']);
+    const [job, ...others] = await jobs();
+    expect(others).toEqual([]);
+    expect(job?.metadata.name).not.toBe(old?.metadata.name);
+    expect(complete(job as Job)).toBe(true);
+    const pods = (await cluster.client.list<Pod>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: `batch.kubernetes.io/job-name=${job?.metadata.name}` })).items;
+    const done = pods.find((p) => p.status?.phase === 'Succeeded') as Pod;
+    const log = cluster.kubelet.logs(ns, done.metadata.name, 'fetcher');
+    const outcome = /"msg":"download complete".*"resumedBytes":(\d+)/.exec(log);
+    expect(outcome).not.toBeNull();
+    expect(Number(outcome?.[1])).toBeGreaterThan(0);
+    const files = readdirSync(outDir).filter((f) => !f.startsWith('.'));
+    expect(files.filter((f) => f.endsWith('.part') || f.endsWith('.state'))).toEqual([]);
+    expect(statSync(path.join(outDir, 'demo.bin')).size).toBe(64 * 1024 * 1024);
+    const server0 = cluster.kubelet.emptyDir(ns, `${RELEASE}-multi-server-downloader-segment-server-0`, 'data') as string;
+    expect(sha256(path.join(outDir, 'demo.bin'))).toBe(sha256(path.join(server0, 'demo.bin')));
+  });
 });
 
 /** Every object in the namespace, of every listable namespaced kind, but what Kubernetes itself puts there. */
