@@ -116,9 +116,10 @@ export class LocalRelease {
   }
 
   /** Like run(), but a non-zero exit throws with the container's output and the servers' logs. */
-  async runOk(pod: { name: string; labels?: Record<string, string> }, spec: PodSpec, container: Container, emptyDirs: Map<string, string>): Promise<RunningContainer> {
-    const r = await this.run(pod, spec, container, emptyDirs);
-    if (r.code !== 0) throw new Error(`${r.name} exited with ${r.code}:\n${r.output()}\n--- server logs ---\n${this.serverLogs()}`);
+  async runOk(pod: { name: string; labels?: Record<string, string> }, spec: PodSpec, container: Container, emptyDirs: Map<string, string>, timeoutMs = 120_000): Promise<RunningContainer> {
+    const r = await this.run(pod, spec, container, emptyDirs, timeoutMs);
+    const { signal } = await r.exited;
+    if (r.code !== 0) throw new Error(`${r.name} exited with ${r.code ?? signal}${signal === 'SIGKILL' ? ` (killed after ${timeoutMs} ms)` : ''}; its last output:\n${r.output().slice(-6000)}\n--- server logs ---\n${this.serverLogs()}`);
     return r;
   }
 
