@@ -165,8 +165,14 @@ export class DownloadSession {
       if (a.reason === 'steal' || a.reason === 'hedge') this.events.reassignment(a.reason);
       const start = this.pm.haveBytes(p);
       const len = grid.length(p);
-      if (start >= len) { // whole on disk already (resumed): only its check is missing
-        this.verifyPiece(p, w);
+      if (start >= len) {
+        // whole on disk already: a hedge of a piece being checked (or checked) has nothing to fetch.
+        // Let go of it and stop here: asking again would hand out the same piece, for ever
+        if (this.pm.isVerifying(p) || this.pm.isDone(p)) {
+          this.sched.finished(p, w.id);
+          break;
+        }
+        this.verifyPiece(p, w); // resumed whole: only its check is missing
         continue;
       }
       const job: Job = { piece: p, gen: this.pm.generation(p), start, written: 0, worker: w.id, cancelled: false, span: undefined, req: undefined, hash: undefined };
