@@ -159,7 +159,10 @@ export class Session {
     const status = err instanceof ProtocolError ? err.status : Status.INTERNAL;
     const msg = err instanceof Error ? err.message : String(err);
     if (status === Status.BAD_REQUEST || status === Status.UNSUPPORTED_VERSION) this.host.events.connectionRefused(this.host.state().serverId, 'protocol');
-    this.socket.end(errorResponse(type, id, status, msg));
+    // a frame goes only between responses: in the middle of a body it would read as body bytes,
+    // so a connection failed while a range is being sent is closed without one
+    if (this.current) this.socket.destroy();
+    else this.socket.end(errorResponse(type, id, status, msg));
     // `closed` is set below, so close() would do nothing here: destroy the socket itself, or a
     // peer that never closes its side (allowHalfOpen) would hold the descriptor forever, uncounted
     setTimeout(() => this.socket.destroy(), 1000).unref();
