@@ -61,3 +61,42 @@ describe('sources', () => {
     expect(c.env?.find((e) => e.name === 'MSD_INDEX_CACHE_DIR')?.value).toBe('/var/cache/msd-index');
   });
 });
+
+describe('the index cache, the pinned identity and the hashing threads (issue 15)', () => {
+  const env = (sts: StatefulSetObject): Record<string, string | undefined> =>
+    Object.fromEntries(((sts.spec.template.spec.containers[0] as Container).env ?? []).map((e) => [e.name, e.value]));
+  const cacheMount = (sts: StatefulSetObject) => (sts.spec.template.spec.containers[0] as Container).volumeMounts?.find((m) => m.mountPath === '/var/cache/msd-index');
+  const cacheVolume = (sts: StatefulSetObject) => sts.spec.template.spec.volumes?.find((v) => v.name === 'index-cache') as (Volume & Record<string, unknown>) | undefined;
+
+  it('a read-only source gets a writable cache volume (emptyDir by default, or a claim), named in the settings', () => {
+    const byDefault = server([]).sts;
+    expect(env(byDefault).MSD_INDEX_CACHE_DIR).toBe('/var/cache/msd-index');
+    expect(cacheMount(byDefault)).toMatchObject({ name: 'index-cache' });
+    expect(cacheMount(byDefault)?.readOnly).toBeUndefined();
+    expect(cacheVolume(byDefault)).toEqual({ name: 'index-cache', emptyDir: { sizeLimit: '256Mi' } });
+    const claimed = server(['source.type=existingClaim', 'source.existingClaim=datasets', 'segmentServer.indexCache.existingClaim=msd-index']).sts;
+    expect(cacheVolume(claimed)).toEqual({ name: 'index-cache', persistentVolumeClaim: { claimName: 'msd-index' } });
+  });
+
+  it('the http source keeps its cache beside the file on the replica\'s own volume, not on another volume', () => {
+    const { sts } = server(['source.type=http', 'source.http.url=https://example.org/f.bin', `source.http.sha256=${sha}`]);
+    expect(cacheMount(sts)).toMatchObject({ name: 'data', subPath: '.msd-index' });
+    expect(cacheVolume(sts)).toBeUndefined();
+  });
+
+  it('off: no cache volume, and the server is told not to cache', () => {
+    const { sts } = server(['segmentServer.indexCache.enabled=false']);
+    expect(env(sts).MSD_INDEX_CACHE).toBe('false');
+    expect(env(sts).MSD_INDEX_CACHE_DIR).toBeUndefined();
+    expect(cacheMount(sts)).toBeUndefined();
+    expect(cacheVolume(sts)).toBeUndefined();
+  });
+
+  it('expectContentId and hashThreads reach the server; a malformed identity is refused at install', () => {
+    const { sts } = server([`segmentServer.expectContentId=${'AB'.repeat(32)}`, 'segmentServer.hashThreads=2']);
+    expect(env(sts).MSD_EXPECT_CONTENT_ID).toBe('ab'.repeat(32));
+    expect(env(sts).MSD_HASH_THREADS).toBe('2');
+    expect(env(server([]).sts).MSD_EXPECT_CONTENT_ID).toBeUndefined();
+    expect(() => server(['segmentServer.expectContentId=xyz'])).toThrow(/segmentServer\/expectContentId/);
+  });
+});
