@@ -84,7 +84,27 @@ export interface FetcherProgress {
   etaSeconds: number;
   state: FetcherState;
   segments: SegmentProgress[];
+  /** Present when the fetcher downloads a set of files (a served directory), absent for one file. */
+  set?: SetProgress;
 }
+
+/** A directory download as a whole: how many files, how many are in place, and those being fetched. */
+export interface SetProgress {
+  files: number;
+  filesComplete: number;
+  /** Files with bytes on the way now (at most MAX_FILES_IN_FLIGHT_SHOWN of them, largest progress first). */
+  inFlight: FileInFlight[];
+}
+
+export interface FileInFlight {
+  /** Relative path in the served directory, `/` separated. */
+  name: string;
+  size: number;
+  bytesDone: number;
+}
+
+/** The progress view names at most this many files in flight: the message stays small for any set. */
+export const MAX_FILES_IN_FLIGHT_SHOWN = 16;
 
 export interface FetcherControlTarget {
   progress(): FetcherProgress;
