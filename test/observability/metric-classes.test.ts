@@ -1,5 +1,7 @@
 /** ServerMetrics and FetcherMetrics on their own registries: names, labels, values, bounds. */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import { createMetricsRegistry } from '../../services/common/src/observability';
 import { ServerMetrics, SERVER_METRIC_PREFIX } from '../../services/segment-server/src/metrics';
@@ -134,6 +136,7 @@ describe('FetcherMetrics', () => {
     m.connections(1, -1);
     m.resumed(4096);
     m.setProgress(750, 1000, 12.5);
+    m.setFiles(3, 1);
     let s = await samples(registry);
     expect(sampleValue(s, `${p}received_bytes_total`, { server_id: '0', segment: '0' })).toBe(1000);
     expect(sampleValue(s, `${p}received_bytes_total`, { server_id: '1', segment: '0' })).toBe(250);
@@ -160,9 +163,12 @@ describe('FetcherMetrics', () => {
     expect(sampleValue(s, `${p}verified_bytes`)).toBe(750);
     expect(sampleValue(s, `${p}file_size_bytes`)).toBe(1000);
     expect(sampleValue(s, `${p}eta_seconds`)).toBe(12.5);
+    expect(sampleValue(s, `${p}set_files`)).toBe(3);
+    expect(sampleValue(s, `${p}set_files_complete`)).toBe(1);
     expect(sampleValue(s, `${p}state`, { state: 'downloading' })).toBe(1);
     expect(sampleValue(s, `${p}last_success_timestamp_seconds`)).toBeUndefined();
     m.setProgress(1000, 1000, 0);
+    m.setFiles(3, 3);
     m.setState('done');
     m.success(1_700_000_000_000);
     s = await samples(registry);
@@ -171,7 +177,25 @@ describe('FetcherMetrics', () => {
     expect(s.filter((x) => x.name === `${p}state` && x.value === 1)).toHaveLength(1);
     expect(sampleValue(s, `${p}last_success_timestamp_seconds`)).toBe(1_700_000_000);
     expect(sampleValue(s, `${p}eta_seconds`)).toBe(0);
+    expect(sampleValue(s, `${p}set_files_complete`)).toBe(3);
     expect(sampleValue(s, `${p}build_info`)).toBe(1);
+  });
+
+  it('exports the set\'s file counts at 0 before the first progress tick, so dashboards see them from the start', async () => {
+    const registry = new Registry();
+    new FetcherMetrics(registry);
+    const s = await samples(registry);
+    expect(sampleValue(s, 'msd_fetcher_set_files')).toBe(0);
+    expect(sampleValue(s, 'msd_fetcher_set_files_complete')).toBe(0);
+  });
+
+  it('documents every metric of both programs in docs/metrics.md', async () => {
+    const registry = new Registry();
+    new FetcherMetrics(registry);
+    new ServerMetrics(registry);
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'metrics.md'), 'utf8');
+    const undocumented = registry.getMetricsAsArray().map((m) => m.name).filter((name) => !doc.includes(`| \`${name}\` |`));
+    expect(undocumented).toEqual([]);
   });
 
   it('exposes only prefixed names with valid Prometheus conventions', async () => {

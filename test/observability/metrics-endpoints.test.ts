@@ -69,6 +69,7 @@ describe('Pushgateway', () => {
     const first = createMetricsRegistry();
     const m1 = new FetcherMetrics(first);
     m1.setProgress(100, 100, 0);
+    m1.setFiles(12, 12);
     m1.setState('done');
     m1.success(1_700_000_000_000);
     m1.bytesReceived(0, 0, 100);
@@ -78,12 +79,14 @@ describe('Pushgateway', () => {
     expect(sampleValue(s, 'msd_fetcher_last_success_timestamp_seconds', { instance: 'pod/0' })).toBe(1_700_000_000);
     expect(sampleValue(s, 'msd_fetcher_state', { instance: 'pod/0', state: 'done' })).toBe(1);
     expect(sampleValue(s, 'msd_fetcher_received_bytes_total', { instance: 'pod/0', server_id: '0', segment: '0' })).toBe(100);
+    expect(sampleValue(s, 'msd_fetcher_set_files_complete', { instance: 'pod/0' })).toBe(12);
     expect(s.some((x) => x.name.startsWith('process_') || x.name.startsWith('nodejs_'))).toBe(false);
 
     // The next run fails: its push must not erase the previous success timestamp.
     const second = createMetricsRegistry();
     const m2 = new FetcherMetrics(second);
     m2.setProgress(40, 100, 0);
+    m2.setFiles(12, 5);
     m2.setState('failed');
     await new MetricsPusher({ url: gateway.url, registry: second, job, instance: 'pod/0', namePrefix: 'msd_fetcher_', warn: (w) => warnings.push(w) }).finish(false);
     s = await groupSamples(job);
@@ -91,6 +94,9 @@ describe('Pushgateway', () => {
     expect(sampleValue(s, 'msd_fetcher_state', { instance: 'pod/0', state: 'failed' })).toBe(1);
     expect(sampleValue(s, 'msd_fetcher_state', { instance: 'pod/0', state: 'done' })).toBe(0);
     expect(sampleValue(s, 'msd_fetcher_progress_ratio', { instance: 'pod/0' })).toBe(0.4);
+    // the failed run's file counts replace the success's: the group says where the set stands now
+    expect(sampleValue(s, 'msd_fetcher_set_files', { instance: 'pod/0' })).toBe(12);
+    expect(sampleValue(s, 'msd_fetcher_set_files_complete', { instance: 'pod/0' })).toBe(5);
     expect(warnings).toEqual([]);
   });
 

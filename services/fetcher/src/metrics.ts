@@ -25,7 +25,7 @@ const RETRY_REASONS = ['timeout', 'error', 'refused', 'stall', 'protocol', 'auth
 
 /**
  * The fetcher's Prometheus metrics (`msd_fetcher_*`) on a registry the process owns. Every
- * method is O(1); `bytesReceived`, `pieceVerified` and `setProgress` allocate nothing after the
+ * method is O(1); `bytesReceived`, `pieceVerified`, `setProgress` and `setFiles` allocate nothing after the
  * first call for a label tuple, so the data path may call them per socket read. `segment` is the
  * index of the initial assignment (bounded by the number of servers), never a piece or offset.
  */
@@ -40,6 +40,8 @@ export class FetcherMetrics implements DownloadEvents {
   private readonly doneBytes: MetricCell;
   private readonly totalBytes: MetricCell;
   private readonly eta: MetricCell;
+  private readonly setFileCount: MetricCell;
+  private readonly setFilesComplete: MetricCell;
   private readonly resumes: MetricCell;
   private readonly resumedBytes: MetricCell;
   private readonly resumedRefetched: MetricCell;
@@ -74,10 +76,12 @@ export class FetcherMetrics implements DownloadEvents {
 
     const gauge = (name: string, help: string): MetricCell => new CellGauge({ registry, name: `${p}${name}`, help, labelNames: [] }).cell({});
     const counter = (name: string, help: string): MetricCell => new CellCounter({ registry, name: `${p}${name}`, help, labelNames: [] }).cell({});
-    this.progressRatio = gauge('progress_ratio', 'Verified bytes / file size, 0 to 1.');
-    this.doneBytes = gauge('verified_bytes', 'Bytes verified and written so far (including bytes recovered on resume).');
-    this.totalBytes = gauge('file_size_bytes', 'Size of the file being downloaded.');
-    this.eta = gauge('eta_seconds', 'Estimated seconds until the download completes (0 when done or unknown).');
+    this.progressRatio = gauge('progress_ratio', 'Verified bytes / size of the download (the file, or all the set\'s files in directory mode), 0 to 1.');
+    this.doneBytes = gauge('verified_bytes', 'Bytes verified and written so far, over the whole set in directory mode (including bytes recovered on resume).');
+    this.totalBytes = gauge('file_size_bytes', 'Size of the download: the file, or the sum of the set\'s files in directory mode.');
+    this.eta = gauge('eta_seconds', 'Estimated seconds until the download (the whole set in directory mode) completes (0 when done or unknown).');
+    this.setFileCount = gauge('set_files', 'Files in the download: the set\'s files in directory mode, 1 for one file.');
+    this.setFilesComplete = gauge('set_files_complete', 'Files in place and verified.');
     this.resumes = counter('resumes_total', 'Downloads resumed from saved state.');
     this.resumedBytes = counter('resumed_bytes_total', 'Bytes recovered from the part file on resume instead of downloaded again.');
     this.resumedRefetched = counter('resumed_pieces_refetched_total', 'Pieces kept from an earlier run that no longer matched their digest on disk (checked before the final rename) and were fetched again.');
@@ -141,6 +145,15 @@ export class FetcherMetrics implements DownloadEvents {
     this.totalBytes.value = bytesTotal;
     this.progressRatio.value = bytesTotal > 0 ? bytesDone / bytesTotal : 0;
     this.eta.value = Number.isFinite(etaSeconds) && etaSeconds > 0 ? etaSeconds : 0;
+  }
+
+  /**
+   * Files of the download and how many are in place and verified (a single-file download is a
+   * set of one). Two stores, so the progress view may call it on every tick.
+   */
+  setFiles(total: number, complete: number): void {
+    this.setFileCount.value = total;
+    this.setFilesComplete.value = complete;
   }
 
   /** A resume from saved state recovered `bytesRecovered` bytes. */
