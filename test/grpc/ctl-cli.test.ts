@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { CtlIo } from '@msd/common';
+import type { CtlIo, FetcherControlMessages as M } from '@msd/common';
 import { startFetcherControl, type FetcherControl } from '../../services/fetcher/src/control-service';
 import { runCtl as fetcherCtl } from '../../services/fetcher/src/ctl';
 import { startSegmentServerControl, type SegmentServerControl } from '../../services/segment-server/src/control-service';
@@ -15,6 +15,7 @@ import { runCtl as serverCtl } from '../../services/segment-server/src/ctl';
 import { FakeFetcher, FakeSegmentServer } from './support/fake-targets';
 
 const TOKEN = 'ctl-token';
+const MiB = 2 ** 20;
 const ROOT = path.join(__dirname, '../..');
 const NODE = process.execPath;
 
@@ -167,6 +168,65 @@ describe('fetcher ctl', () => {
     expect(r.out).toMatch(/^file\s+data\.bin -> \/tmp\/out\/data\.bin$/m);
     expect(r.out).toMatch(/^done\s+62\.5%\s+5\.0 MiB of 8\.0 MiB, pieces 5\/8$/m);
     expect(r.out).toMatch(/^1\s+4194304-8388608\s+25\.0% 1\.0 MiB\s+0\.8 MB\/s\s+1 127\.0\.0\.1:4451$/m);
+  });
+
+  it('progress of a single file: the output it had before sets existed, and --json without a set', async () => {
+    target.set('DOWNLOADING', 5 << 20);
+    const human = await run(fetcherCtl, ['progress', '--addr', addr]);
+    expect(human).toEqual({
+      code: 0,
+      err: '',
+      out: [
+        'file   data.bin -> /tmp/out/data.bin',
+        'state  DOWNLOADING',
+        'done   62.5%  5.0 MiB of 8.0 MiB, pieces 5/8',
+        'rate   1.5 MB/s, ETA --:--',
+        '',
+        'SEGMENT  RANGE            DONE            RATE      SERVER',
+        '0        0-4194304        100.0% 4.0 MiB  0.8 MB/s  0 127.0.0.1:4450',
+        '1        4194304-8388608  25.0% 1.0 MiB   0.8 MB/s  1 127.0.0.1:4451',
+        '',
+      ].join('\n'),
+    });
+    const json = await run(fetcherCtl, ['progress', '--addr', addr, '--json']);
+    expect(json.code).toBe(0);
+    expect(json.out).not.toContain('"set"');
+    expect(JSON.parse(json.out)).toMatchObject({ file: 'data.bin', bytes_done: 5 << 20, state: 'DOWNLOADING' });
+  });
+
+  it('progress of a set: files complete, one line per file in flight; --json and --watch carry the set', async () => {
+    const inFlight = [
+      { name: 'données/été/übergroß.bin', size: 30 * MiB, bytesDone: 12 * MiB },
+      { name: 'b/ファイル.bin', size: 1024, bytesDone: 1024 },
+    ];
+    target.setProgress = { files: 30, filesComplete: 12, inFlight };
+    target.set('DOWNLOADING', 5 << 20);
+    const human = await run(fetcherCtl, ['progress', '--addr', addr]);
+    expect(human).toMatchObject({ code: 0, err: '' });
+    const lines = human.out.split('\n');
+    const files = lines.findIndex((l) => /^files\s+12\/30 complete$/.test(l));
+    expect(files).toBeGreaterThan(0);
+    expect(lines[files + 1]).toMatch(/^ {2}données\/été\/übergroß\.bin\s+40\.0%\s+\(12\.0 MiB of 30\.0 MiB\)$/);
+    expect(lines[files + 2]).toMatch(/^ {2}b\/ファイル\.bin\s+100\.0%\s+\(1\.0 KiB of 1\.0 KiB\)$/);
+    expect(lines[files + 3]).toBe(''); // then the segment table, as for one file
+    expect(human.out).toMatch(/^output\s+\/tmp\/out\/tree$/m); // a set has no file name of its own
+    expect(human.out).not.toMatch(/^file\s/m);
+
+    const json = await run(fetcherCtl, ['progress', '--addr', addr, '--json']);
+    expect(json.code).toBe(0);
+    expect((JSON.parse(json.out) as M.ProgressMessage).set).toEqual({
+      files: 30,
+      files_complete: 12,
+      in_flight: inFlight.map((f) => ({ name: f.name, size: f.size, bytes_done: f.bytesDone })),
+    });
+
+    const watching = run(fetcherCtl, ['progress', '--watch', '--addr', addr]);
+    await new Promise((r) => setTimeout(r, 300));
+    target.setProgress = { files: 30, filesComplete: 30, inFlight: [] };
+    target.set('DONE', 8 << 20);
+    const watched = await watching;
+    expect(watched.code).toBe(0);
+    expect(watched.out.trim().split('\n').pop()).toMatch(/^DONE\s+100\.0%.*ETA \S+\s+files 30\/30$/);
   });
 
   it('pause, resume, cancel with the token; refused without', async () => {

@@ -4,12 +4,13 @@
  * state), Pause/Resume/Cancel with the token, errors as gRPC statuses.
  */
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { ControlClient, FETCHER_CONTROL, type FetcherControlMessages as M } from '@msd/common';
+import { ControlClient, FETCHER_CONTROL, MAX_FILES_IN_FLIGHT_SHOWN, type FetcherControlMessages as M } from '@msd/common';
 import { startFetcherControl, type FetcherControl } from '../../services/fetcher/src/control-service';
 import { FakeFetcher } from './support/fake-targets';
 import { watchHealth } from './support/health-watch';
 
 const TOKEN = 'fetch-token';
+const MiB = 2 ** 20;
 type Client = ControlClient<M.FetcherControlMethods, M.FetcherControlStreams>;
 
 describe('fetcher gRPC control', () => {
@@ -67,7 +68,52 @@ describe('fetcher gRPC control', () => {
         { segment: 0, start: 0, end: 4 << 20, bytes_done: 4 << 20, bytes_per_second: 750000, server_id: 0, server: '127.0.0.1:4450' },
         { segment: 1, start: 4 << 20, end: 8 << 20, bytes_done: 1 << 20, bytes_per_second: 750000, server_id: 1, server: '127.0.0.1:4451' },
       ],
+      // a single file: no set on the wire (an empty SetProgress would read as { files: 0, ... })
+      set: null,
     });
+  });
+
+  it('GetProgress and WatchProgress carry a directory download\'s set exactly: counts, names with / and non-ASCII, sizes above 2^32', async () => {
+    const inFlight = [
+      { name: 'données/été/übergroß.bin', size: 5 * 2 ** 32 + 7, bytesDone: 3 * 2 ** 32 + 1 },
+      { name: '日本/ファイル 1.bin', size: 30 * MiB, bytesDone: 12 * MiB },
+      { name: 'a/b/c/d.txt', size: 1, bytesDone: 0 },
+    ];
+    target.setProgress = { files: 30, filesComplete: 12, inFlight };
+    target.set('DOWNLOADING', 5 << 20);
+    const wire = {
+      files: 30,
+      files_complete: 12,
+      in_flight: inFlight.map((f) => ({ name: f.name, size: f.size, bytes_done: f.bytesDone })),
+    };
+    const { progress } = await client().call('GetProgress', {});
+    expect(progress).toMatchObject({ file: '', output: '/tmp/out/tree', size: 8 << 20, state: 'DOWNLOADING' });
+    expect(progress.set).toEqual(wire);
+
+    const watched: M.ProgressMessage[] = [];
+    let first: () => void = () => {};
+    const firstArrived = new Promise<void>((resolve) => (first = resolve));
+    const stream = client().stream('WatchProgress', { min_interval_ms: 0 }, ({ progress: p }) => {
+      watched.push(p);
+      first();
+    });
+    await firstArrived;
+    target.setProgress = { files: 30, filesComplete: 30, inFlight: [] };
+    target.set('DONE', 8 << 20);
+    await stream;
+    expect(watched[0]?.set).toEqual(wire);
+    expect(watched[watched.length - 1]?.set).toEqual({ files: 30, files_complete: 30, in_flight: [] });
+  });
+
+  it('a set of no files is still a set, and at most MAX_FILES_IN_FLIGHT_SHOWN files in flight go on the wire', async () => {
+    target.setProgress = { files: 0, filesComplete: 0, inFlight: [] };
+    expect((await client().call('GetProgress', {})).progress.set).toEqual({ files: 0, files_complete: 0, in_flight: [] });
+
+    const many = Array.from({ length: MAX_FILES_IN_FLIGHT_SHOWN + 5 }, (_, i) => ({ name: `f/${i}`, size: 100, bytesDone: 100 - i }));
+    target.setProgress = { files: 100, filesComplete: 3, inFlight: many };
+    const { progress } = await client().call('GetProgress', {});
+    expect(progress.set?.in_flight.map((f) => f.name)).toEqual(many.slice(0, MAX_FILES_IN_FLIGHT_SHOWN).map((f) => f.name));
+    expect(progress.set).toMatchObject({ files: 100, files_complete: 3 });
   });
 
   it('WatchProgress sends at once, then at most every interval, and ends after the final state', async () => {

@@ -1,5 +1,6 @@
 import {
   FETCHER_CONTROL,
+  MAX_FILES_IN_FLIGHT_SHOWN,
   serviceDefinition,
   startGrpcServer,
   Throttle,
@@ -9,6 +10,7 @@ import {
   type FetcherProgress,
   type FetcherState,
   type GrpcRegistration,
+  type SetProgress,
   type StreamingHandlers,
   type UnaryHandlers,
 } from '@msd/common';
@@ -172,5 +174,16 @@ export function toProgressMessage(p: FetcherProgress): M.ProgressMessage {
       server_id: s.serverId,
       server: s.server,
     })),
+    // left out for a single file: an empty SetProgress would read as a set of 0 files
+    ...(p.set && { set: toSetProgressMessage(p.set) }),
+  };
+}
+
+function toSetProgressMessage(set: SetProgress): M.SetProgressMessage {
+  return {
+    files: set.files,
+    files_complete: set.filesComplete,
+    // the cap holds on the wire whatever the target hands over: the message stays small for any set
+    in_flight: set.inFlight.slice(0, MAX_FILES_IN_FLIGHT_SHOWN).map((f) => ({ name: f.name, size: f.size, bytes_done: f.bytesDone })),
   };
 }

@@ -24,13 +24,13 @@ const commands: CtlCommand<Client>[] = [
     async run({ client, flags, json, io }) {
       if (!flags.has('watch')) {
         const { progress } = await client.call('GetProgress', {});
-        io.out(json ? `${JSON.stringify(progress)}\n` : formatProgress(progress));
+        io.out(json ? `${progressJson(progress)}\n` : formatProgress(progress));
         return CTL_EXIT.OK;
       }
       let last: M.ProgressMessage | undefined;
       await client.stream('WatchProgress', { min_interval_ms: 0 }, ({ progress }) => {
         last = progress;
-        io.out(json ? `${JSON.stringify(progress)}\n` : `${progressLine(progress)}\n`);
+        io.out(json ? `${progressJson(progress)}\n` : `${progressLine(progress)}\n`);
       });
       return last?.state === 'DONE' ? CTL_EXIT.OK : CTL_EXIT.FAILED;
     },
@@ -72,6 +72,12 @@ export function runCtl(argv: readonly string[], io: CtlIo = processIo): Promise<
   );
 }
 
+/** The message as received, without the null the loader puts in `set` for a single file (that output stays as it was). */
+function progressJson(p: M.ProgressMessage): string {
+  const { set, ...single } = p;
+  return JSON.stringify(set ? p : single);
+}
+
 function progressLine(p: M.ProgressMessage): string {
   return [
     p.state.padEnd(11),
@@ -79,17 +85,22 @@ function progressLine(p: M.ProgressMessage): string {
     `${formatBytes(p.bytes_done)} / ${formatBytes(p.size)}`,
     formatRate(p.bytes_per_second),
     `ETA ${formatDuration(p.eta_seconds)}`,
+    ...(p.set ? [`files ${p.set.files_complete}/${p.set.files}`] : []),
   ].join('  ');
 }
 
 function formatProgress(p: M.ProgressMessage): string {
+  const { set } = p;
   const summary = formatTable([
-    ['file', p.output ? `${p.file} -> ${p.output}` : p.file],
+    // a set has no file name of its own (file is ''): its output is the directory
+    set ? ['output', p.output] : ['file', p.output ? `${p.file} -> ${p.output}` : p.file],
     ['state', p.state],
     ['done', `${formatPercent(p.bytes_done, p.size)}  ${formatBytes(p.bytes_done)} of ${formatBytes(p.size)}, pieces ${p.pieces_done}/${p.pieces}`],
     ['rate', `${formatRate(p.bytes_per_second)}, ETA ${formatDuration(p.eta_seconds)}`],
+    ...(set ? [['files', `${set.files_complete}/${set.files} complete`]] : []),
   ]);
-  if (p.segments.length === 0) return `${summary}\n`;
+  const files = set && set.in_flight.length > 0 ? `\n${formatFilesInFlight(set.in_flight)}` : '';
+  if (p.segments.length === 0) return `${summary}${files}\n`;
   const segments = formatTable([
     ['SEGMENT', 'RANGE', 'DONE', 'RATE', 'SERVER'],
     ...p.segments.map((s) => [
@@ -100,5 +111,10 @@ function formatProgress(p: M.ProgressMessage): string {
       `${s.server_id} ${s.server}`,
     ]),
   ]);
-  return `${summary}\n\n${segments}\n`;
+  return `${summary}${files}\n\n${segments}\n`;
+}
+
+/** One indented line per file in flight, under the files count: name, percent, bytes. */
+function formatFilesInFlight(files: readonly M.FileInFlightMessage[]): string {
+  return formatTable(files.map((f) => [`  ${f.name}`, formatPercent(f.bytes_done, f.size), `(${formatBytes(f.bytes_done)} of ${formatBytes(f.size)})`]));
 }

@@ -7,6 +7,7 @@ import {
   type FetcherState,
   type SegmentServerControlTarget,
   type ServedFile,
+  type SetProgress,
   type ServerStatus,
   type TransferStatus,
 } from '@msd/common';
@@ -66,6 +67,8 @@ export class FakeFetcher implements FetcherControlTarget {
   bytesDone = 0;
   readonly size = 8 << 20;
   cancelCalls = 0;
+  /** When set, the fake downloads a directory: progress() names no file and carries this set. */
+  setProgress: SetProgress | undefined;
   private readonly listeners = new Set<() => void>();
 
   listenerCount(): number {
@@ -84,9 +87,10 @@ export class FakeFetcher implements FetcherControlTarget {
 
   progress(): FetcherProgress {
     const half = this.size / 2;
+    const set = this.setProgress;
     return {
-      file: 'data.bin',
-      output: '/tmp/out/data.bin',
+      file: set ? '' : 'data.bin',
+      output: set ? '/tmp/out/tree' : '/tmp/out/data.bin',
       size: this.size,
       bytesDone: this.bytesDone,
       piecesDone: Math.floor(this.bytesDone / (1 << 20)),
@@ -103,6 +107,7 @@ export class FakeFetcher implements FetcherControlTarget {
         serverId: segment,
         server: `127.0.0.1:${4450 + segment}`,
       })),
+      ...(set && { set }),
     };
   }
 

@@ -30,6 +30,23 @@ export interface ProgressMessage {
   eta_seconds: number;
   state: FetcherStateMessage;
   segments: SegmentProgressMessage[];
+  /**
+   * Only for a directory download. Senders leave it out for a single file;
+   * receivers then read null (the loader fills unset message fields with null).
+   */
+  set?: SetProgressMessage | null;
+}
+
+export interface SetProgressMessage {
+  files: number;
+  files_complete: number;
+  in_flight: FileInFlightMessage[];
+}
+
+export interface FileInFlightMessage {
+  name: string;
+  size: number;
+  bytes_done: number;
 }
 
 export interface ProgressResponse {
