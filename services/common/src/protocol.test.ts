@@ -9,7 +9,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AUTH_MAC_SIZE, authMac, CLIENT_HELLO_FIXED, CLIENT_MAGIC, decodeClientHello, decodeInfoBody, decodeListBody,
+  AUTH_MAC_SIZE, authMac, CLIENT_HELLO_FIXED, compareListNames, encodeListEntry, encodeListPage, CLIENT_MAGIC, decodeClientHello, decodeInfoBody, decodeListBody,
   decodeRequest, decodeResponseHeader, decodeServerHello, DIGEST_SIZE, encodeClientHello, encodeInfoBody,
   encodeListBody, encodeRequest, encodeResponseHeader, encodeServerHello, errorResponse, FileInfo,
   MAX_DIGESTS_PER_INFO, MAX_ERROR_BYTES, MAX_INFO_BODY, MAX_LIST_BODY, MAX_NAME_BYTES, MAX_TRACEPARENT,
@@ -542,6 +542,52 @@ describe('LIST body', () => {
     expectProtocolError(() => decodeListBody(b), Status.OUT_OF_RANGE);
   });
 
+  it('encodes one entry as u16 length, UTF-8 name, u64 size, and refuses a name over 1024 bytes', () => {
+    expect(hex(encodeListEntry({ name: 'd/b', size: 7 }))).toBe('0003' + '642f62' + '0000000000000007');
+    expect(hex(encodeListEntry({ name: 'é', size: 2 ** 32 }))).toBe('0002' + 'c3a9' + '0000000100000000');
+    expect(encodeListEntry({ name: 'x'.repeat(MAX_NAME_BYTES), size: 0 }).length).toBe(2 + MAX_NAME_BYTES + 8);
+    expect(() => encodeListEntry({ name: 'x'.repeat(MAX_NAME_BYTES + 1), size: 0 })).toThrow(RangeError);
+  });
+
+  it('pages from a start index: the entries from there, the count first', () => {
+    const recs = [{ name: 'a', size: 1 }, { name: 'b', size: 2 }, { name: 'c', size: 3 }].map(encodeListEntry);
+    expect(hex(encodeListPage(recs, 1))).toBe('00000002' + '0001' + '62' + '0000000000000002' + '0001' + '63' + '0000000000000003');
+    expect(hex(encodeListPage(recs, 3))).toBe('00000000');
+    expect(hex(encodeListPage(recs, 99))).toBe('00000000');
+    expect(encodeListPage(recs, 0)).toEqual(encodeListBody([{ name: 'a', size: 1 }, { name: 'b', size: 2 }, { name: 'c', size: 3 }]));
+  });
+
+  it('fills each page up to MAX_LIST_BODY, and the pages together hold every entry once', () => {
+    const recs = Array.from({ length: 20000 }, (_, i) => encodeListEntry({ name: `${String(i).padStart(6, '0')}-${'n'.repeat(100)}`, size: i }));
+    const seen: number[] = [];
+    let pages = 0;
+    while (seen.length < recs.length) {
+      const b = encodeListPage(recs, seen.length);
+      expect(b.length).toBeLessThanOrEqual(MAX_LIST_BODY);
+      const page = decodeListBody(b);
+      // full: the next entry would not have fitted
+      if (seen.length + page.length < recs.length) expect(b.length + recs[seen.length + page.length].length).toBeGreaterThan(MAX_LIST_BODY);
+      seen.push(...page.map((e) => e.size));
+      pages++;
+    }
+    expect(pages).toBeGreaterThan(1);
+    expect(seen).toEqual(recs.map((_, i) => i));
+  });
+
+  it('orders names by UTF-8 bytes (code points), not by locale or UTF-16 units', () => {
+    const names = ['\u{1f600}', 'a', 'B', '\u{e000}', 'ab', 'a/b', 'A', '\u00e9'];
+    const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect([...names].sort(compareListNames)).toEqual(byBytes);
+    expect(byBytes).toEqual(['A', 'B', 'a', 'a/b', 'ab', '\u00e9', '\u{e000}', '\u{1f600}']);
+    expect(compareListNames('a', 'a')).toBe(0);
+  });
+
+  it('reads a LIST OK header whose offset carries the total, as a client before paging did', () => {
+    const h = { type: RequestType.LIST, status: Status.OK, id: 4, offset: 12000, length: 4 };
+    expect(hex(encodeResponseHeader(h))).toBe('04000000' + '00000004' + '0000000000002ee0' + '0000000000000004');
+    expect(decodeResponseHeader(encodeResponseHeader(h))).toEqual(h);
+  });
+
   it('stops at MAX_LIST_BODY and says how many it kept', () => {
     const many = Array.from({ length: 20000 }, (_, i) => ({ name: `file-${String(i).padStart(40, '0')}.bin`, size: i }));
     const b = encodeListBody(many);
@@ -641,7 +687,9 @@ describe('the examples in docs/protocol.md', () => {
     const nonce = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
     const digests = Buffer.concat([Buffer.alloc(32, 0xaa), Buffer.alloc(32, 0xbb)]);
     const info = encodeInfoBody({ size: 1048676, pieceSize: 1 << 20, pieceCount: 2, serverId: 2, numServers: 4, contentId: Buffer.alloc(32, 0xcc), name: 'data.bin', firstDigest: 0, digests });
-    const list = encodeListBody([{ name: 'a.iso', size: 2 ** 32 }, { name: 'd/b', size: 7 }]);
+    const listed = [{ name: 'a.iso', size: 2 ** 32 }, { name: 'd/b', size: 7 }].map(encodeListEntry);
+    const list = encodeListPage(listed, 0);
+    const page2 = encodeListPage(listed, 1);
     const seg = segmentRange(10_000_000, 1, 4);
     const want = [
       encodeServerHello({ version: 1, flags: ServerFlags.AUTH_REQUIRED, nonce, serverId: 2, numServers: 4 }),
@@ -653,7 +701,9 @@ describe('the examples in docs/protocol.md', () => {
       encodeRequest({ type: RequestType.SEGMENT, id: 3, a: 1, b: 4, name: '' }),
       encodeResponseHeader({ type: RequestType.SEGMENT, status: Status.OK, id: 3, ...seg }),
       encodeRequest({ type: RequestType.LIST, id: 4, a: 0, b: 0, name: '' }),
-      Buffer.concat([encodeResponseHeader({ type: RequestType.LIST, status: Status.OK, id: 4, offset: 0, length: list.length }), list]),
+      Buffer.concat([encodeResponseHeader({ type: RequestType.LIST, status: Status.OK, id: 4, offset: 2, length: list.length }), list]),
+      encodeRequest({ type: RequestType.LIST, id: 5, a: 1, b: 0, name: '' }),
+      Buffer.concat([encodeResponseHeader({ type: RequestType.LIST, status: Status.OK, id: 5, offset: 2, length: page2.length }), page2]),
       errorResponse(RequestType.GET, 9, Status.OUT_OF_RANGE, 'range 100+1 is past the end of f (100 bytes)'),
       errorResponse(RequestType.INFO, 0, Status.CLIENT_CONNECTION_LIMIT, 'server 0 has 3 connections open from 127.0.0.2, its limit per client (--max-connections-per-client); use fewer connections (--connections-per-server) or raise the limit'),
       errorResponse(RequestType.INFO, 0, Status.AUTH_FAILED, 'authentication failed: wrong token'),

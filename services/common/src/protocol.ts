@@ -188,9 +188,9 @@ export function verifyAuthMac(token: string, nonce: Buffer, mac: Buffer): boolea
 export interface Request {
   type: RequestType;
   id: number;
-  /** GET: byte offset; SEGMENT: segment index; INFO: first digest index; LIST: 0. */
+  /** GET: byte offset; SEGMENT: segment index; INFO: first digest index; LIST: index of the first entry wanted. */
   a: number;
-  /** GET: byte length; SEGMENT: segment count; INFO: max digests (0 = none). */
+  /** GET: byte length; SEGMENT: segment count; INFO: max digests (0 = none); LIST: 0 (reserved). */
   b: number;
   name: string;
 }
@@ -231,6 +231,7 @@ export interface ResponseHeader {
   type: RequestType;
   status: Status;
   id: number;
+  /** GET/SEGMENT OK: first byte of the range; LIST OK: the total number of entries listed; else 0. */
   offset: number;
   length: number;
 }
@@ -325,24 +326,56 @@ export function decodeInfoBody(b: Buffer): FileInfo {
 // ---------- LIST ----------
 export interface ListEntry { name: string; size: number }
 
-export function encodeListBody(entries: ListEntry[]): Buffer {
+/**
+ * The order of a listing: by the UTF-8 bytes of the names (= by code point). Not localeCompare,
+ * which depends on the host's locale: a client checks a paged listing against this same order.
+ */
+export function compareListNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+/** UTF-16 code units ranked in code point order: surrogates (code points above U+FFFF) after U+E000..U+FFFF. */
+function codePointRank(u: number): number {
+  if (u < 0xd800) return u;
+  return u >= 0xe000 ? u - 0x800 : u + 0x2000;
+}
+
+/** One LIST entry as it goes on the wire: `u16 m`, `m` bytes of UTF-8 name, `u64 size`. */
+export function encodeListEntry(e: ListEntry): Buffer {
+  const name = Buffer.from(e.name, 'utf8');
+  if (name.length > MAX_NAME_BYTES) throw new RangeError(`name longer than ${MAX_NAME_BYTES} bytes`);
+  const rec = Buffer.alloc(2 + name.length + 8);
+  rec.writeUInt16BE(name.length, 0);
+  name.copy(rec, 2);
+  writeU64(rec, e.size, 2 + name.length);
+  return rec;
+}
+
+/**
+ * The LIST body of one page: the encoded entries from index `first` on, as many as fit under
+ * MAX_LIST_BODY (none when `first` is past the end). The response header's offset carries
+ * `entries.length`, the total, so that the client knows when it has them all.
+ */
+export function encodeListPage(entries: readonly Buffer[], first: number): Buffer {
   const parts: Buffer[] = [];
   let total = 4;
-  let count = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name, 'utf8');
-    const rec = Buffer.alloc(2 + name.length + 8);
-    rec.writeUInt16BE(name.length, 0);
-    name.copy(rec, 2);
-    writeU64(rec, e.size, 2 + name.length);
-    if (total + rec.length > MAX_LIST_BODY) break;
-    parts.push(rec);
-    total += rec.length;
-    count++;
+  for (let i = first; i < entries.length && total + entries[i].length <= MAX_LIST_BODY; i++) {
+    parts.push(entries[i]);
+    total += entries[i].length;
   }
   const head = Buffer.alloc(4);
-  head.writeUInt32BE(count, 0);
-  return Buffer.concat([head, ...parts]);
+  head.writeUInt32BE(parts.length, 0);
+  return Buffer.concat([head, ...parts], total);
+}
+
+/** The first page of entries (all of them when they fit in MAX_LIST_BODY). */
+export function encodeListBody(entries: ListEntry[]): Buffer {
+  return encodeListPage(entries.map(encodeListEntry), 0);
 }
 
 export function decodeListBody(b: Buffer): ListEntry[] {

@@ -50,7 +50,7 @@ export interface BodySink<T> {
 
 type Pending<T> =
   | { kind: 'get'; type: RequestType; req: GetRequest<T> }
-  | { kind: 'call'; type: RequestType; id: number; resolve: (body: Buffer) => void; reject: (e: Error) => void };
+  | { kind: 'call'; type: RequestType; id: number; resolve: (body: Buffer, offset: number) => void; reject: (e: Error) => void };
 
 export interface ConnectionOptions {
   token?: string;
@@ -88,6 +88,8 @@ export class ServerConnection<T> {
   private bodyBuf: Buffer | undefined;
   private bodyHave = 0;
   private bodyStatus = Status.OK;
+  /** The offset field of the response being read (LIST: the server's total entry count). */
+  private bodyOffset = 0;
   private nextId = 1;
   private dead: Error | undefined;
   lastByteAt = 0;
@@ -205,8 +207,13 @@ export class ServerConnection<T> {
   info(name: string, first: number, max: number): Promise<FileInfo> {
     return this.call(RequestType.INFO, name, first, max).then((b) => decodeInfoBody(b));
   }
+  /** The first page of the listing (all of it when it fits in one LIST body). */
   list(): Promise<ListEntry[]> {
-    return this.call(RequestType.LIST, '', 0, 0).then((b) => decodeListBody(b));
+    return this.listPage(0).then((p) => p.entries);
+  }
+  /** The entries from index `first` of the server's sorted listing, and how many it lists in all. */
+  listPage(first: number): Promise<{ entries: ListEntry[]; total: number }> {
+    return this.callWithOffset(RequestType.LIST, '', first, 0).then(({ body, offset }) => ({ entries: decodeListBody(body), total: offset }));
   }
 
   get(name: string, offset: number, length: number, ctx: T): GetRequest<T> {
@@ -222,10 +229,14 @@ export class ServerConnection<T> {
   }
 
   private call(type: RequestType, name: string, a: number, b: number): Promise<Buffer> {
+    return this.callWithOffset(type, name, a, b).then((r) => r.body);
+  }
+  /** A request answered by a whole body, with the header's offset field (LIST carries its total there). */
+  private callWithOffset(type: RequestType, name: string, a: number, b: number): Promise<{ body: Buffer; offset: number }> {
     return new Promise((resolve, reject) => {
       if (this.dead) return reject(this.dead);
       const id = this.nextId++;
-      this.pending.push({ kind: 'call', type, id, resolve, reject });
+      this.pending.push({ kind: 'call', type, id, resolve: (body, offset) => resolve({ body, offset }), reject });
       this.socket!.write(encodeRequest({ type, id, a, b, name }));
     });
   }
@@ -326,6 +337,7 @@ export class ServerConnection<T> {
       throw new ProtocolError(Status.BAD_REQUEST, `response id ${h.id} out of order (expected ${pid})`);
     }
     this.current = p;
+    this.bodyOffset = h.offset;
     if (p.kind === 'get' && h.status === Status.OK && (h.offset !== p.req.offset || h.length !== p.req.length)) {
       throw new ProtocolError(Status.BAD_REQUEST, `server answered range ${h.offset}+${h.length} to a request for ${p.req.offset}+${p.req.length}`);
     }
@@ -367,7 +379,7 @@ export class ServerConnection<T> {
       return;
     }
     if (cur.kind === 'get') this.sink.onDone(cur.req);
-    else cur.resolve(body ?? Buffer.alloc(0));
+    else cur.resolve(body ?? Buffer.alloc(0), this.bodyOffset);
   }
 }
 

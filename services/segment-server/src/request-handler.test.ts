@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
-  contentIdentity, decodeInfoBody, decodeListBody, decodeResponseHeader, DIGEST_SIZE, MAX_DIGESTS_PER_INFO, PieceGrid,
+  contentIdentity, decodeInfoBody, decodeListBody, decodeResponseHeader, DIGEST_SIZE, MAX_DIGESTS_PER_INFO, MAX_LIST_BODY, PieceGrid,
   Request, RequestType, RESPONSE_HEADER_SIZE, Status,
 } from '@msd/common';
 import type { CatalogEntry } from './catalog';
@@ -38,10 +38,11 @@ function refusal(p: ResponsePlan): { status: Status; message: string } {
   return { status: p.status, message: p.message };
 }
 
-function frameBody(p: ResponsePlan, type: RequestType): Buffer {
+/** The body of a whole-frame answer; `offset` is what the header must carry (LIST: the total). */
+function frameBody(p: ResponsePlan, type: RequestType, offset = 0): Buffer {
   if (p.kind !== 'frame') throw new Error(`expected a frame, got ${p.kind}`);
   const h = decodeResponseHeader(p.frame);
-  expect(h).toEqual({ type, status: Status.OK, id: 7, offset: 0, length: p.frame.length - RESPONSE_HEADER_SIZE });
+  expect(h).toEqual({ type, status: Status.OK, id: 7, offset, length: p.frame.length - RESPONSE_HEADER_SIZE });
   return p.frame.subarray(RESPONSE_HEADER_SIZE);
 }
 
@@ -95,8 +96,39 @@ describe('planResponse', () => {
     expect(planResponse(req(RequestType.LIST, 0, 0), single, draining).kind).toBe('frame');
   });
 
-  it('lists the files with their sizes', () => {
-    expect(decodeListBody(frameBody(planResponse(req(RequestType.LIST, 0, 0), dir, state), RequestType.LIST))).toEqual([{ name: 'a/x.bin', size: 100 }, { name: 'b.bin', size: 3 * PIECE }]);
+  it('lists the files with their sizes, the total in the header', () => {
+    expect(decodeListBody(frameBody(planResponse(req(RequestType.LIST, 0, 0), dir, state), RequestType.LIST, 2))).toEqual([{ name: 'a/x.bin', size: 100 }, { name: 'b.bin', size: 3 * PIECE }]);
+  });
+
+  it('lists from the start index, and answers a start past the end with an empty page', () => {
+    expect(decodeListBody(frameBody(planResponse(req(RequestType.LIST, 1, 0), dir, state), RequestType.LIST, 2))).toEqual([{ name: 'b.bin', size: 3 * PIECE }]);
+    expect(decodeListBody(frameBody(planResponse(req(RequestType.LIST, 2, 0), dir, state), RequestType.LIST, 2))).toEqual([]);
+    expect(decodeListBody(frameBody(planResponse(req(RequestType.LIST, 2 ** 53 - 1, 0), dir, state), RequestType.LIST, 2))).toEqual([]);
+  });
+
+  it('sorts the listing by the bytes of the names, whatever order the catalog gives', () => {
+    const mixed = files([entry('b', 1), entry('B', 1), entry('a', 1), entry('\u00e9', 1), entry('A/z', 1)], true);
+    const names = decodeListBody(frameBody(planResponse(req(RequestType.LIST, 0, 0), mixed, state), RequestType.LIST, 5)).map((e) => e.name);
+    expect(names).toEqual(['A/z', 'B', 'a', 'b', '\u00e9']);
+  });
+
+  it('pages a listing larger than one LIST body: every entry exactly once, in order', () => {
+    // names of ~200 bytes: 20,000 entries are ~4 MiB of listing, 4+ pages of at most 1 MiB
+    const many = Array.from({ length: 20_000 }, (_, i) => entry(`dir-${'d'.repeat(180)}/file-${String(19_999 - i).padStart(5, '0')}.bin`, i));
+    const served = files(many, true);
+    const got: string[] = [];
+    let pages = 0;
+    while (got.length < many.length) {
+      const body = frameBody(planResponse(req(RequestType.LIST, got.length, 0), served, state), RequestType.LIST, many.length);
+      expect(body.length).toBeLessThanOrEqual(MAX_LIST_BODY);
+      const page = decodeListBody(body);
+      expect(page.length).toBeGreaterThan(0);
+      got.push(...page.map((e) => e.name));
+      pages++;
+    }
+    expect(pages).toBeGreaterThan(1);
+    expect(got).toEqual(many.map((e) => e.name).sort());
+    expect(new Set(got).size).toBe(many.length);
   });
 
   it('asks a directory server\'s client for a name, and names an unknown file', () => {

@@ -5,8 +5,8 @@
  * `Session` sends the plan and streams the bytes of a range.
  */
 import {
-  DIGEST_SIZE, encodeInfoBody, encodeListBody, encodeResponseHeader, errorResponse, MAX_DIGESTS_PER_INFO, ProtocolError,
-  Request, RequestType, segmentRange, Status,
+  compareListNames, DIGEST_SIZE, encodeInfoBody, encodeListEntry, encodeListPage, encodeResponseHeader, errorResponse,
+  MAX_DIGESTS_PER_INFO, ProtocolError, Request, RequestType, segmentRange, Status,
 } from '@msd/common';
 import type { CatalogEntry } from './catalog';
 
@@ -47,8 +47,10 @@ function plan(req: Request, files: ServedFiles, state: ListenerState): ResponseP
   const ok = (offset: number, length: number): Buffer => encodeResponseHeader({ type: req.type, status: Status.OK, id: req.id, offset, length });
   switch (req.type) {
     case RequestType.LIST: {
-      const body = encodeListBody(files.list().map((e) => ({ name: e.name, size: e.index.size })));
-      return { kind: 'frame', frame: Buffer.concat([ok(0, body.length), body]) };
+      // a = first entry wanted; past the end is an empty page. The header's offset is the total.
+      const entries = listing(files);
+      const body = encodeListPage(entries, Math.min(req.a, entries.length));
+      return { kind: 'frame', frame: Buffer.concat([ok(entries.length, body.length), body]) };
     }
     case RequestType.INFO: {
       const e = lookup(files, req.name);
@@ -77,6 +79,23 @@ function plan(req: Request, files: ServedFiles, state: ListenerState): ResponseP
       return { kind: 'range', header: ok(req.a, req.b), entry: e, offset: req.a, length: req.b, segment: '' };
     }
   }
+}
+
+/**
+ * The encoded, name-sorted listing of a set of files, built on the first LIST: the files are fixed
+ * once indexed, so every page of every connection indexes the same sequence (paging is consistent)
+ * and a page costs only its own entries.
+ */
+const listings = new WeakMap<ServedFiles, Buffer[]>();
+function listing(files: ServedFiles): Buffer[] {
+  let entries = listings.get(files);
+  if (!entries) {
+    entries = files.list().map((e) => ({ name: e.name, size: e.index.size }))
+      .sort((x, y) => compareListNames(x.name, y.name))
+      .map(encodeListEntry);
+    listings.set(files, entries);
+  }
+  return entries;
 }
 
 function lookup(files: ServedFiles, name: string): CatalogEntry {
