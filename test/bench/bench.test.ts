@@ -144,3 +144,80 @@ describe('make bench --quick', () => {
     expect(left).not.toContain(path.basename(String(mentioned)));
   });
 });
+
+interface SetFile {
+  name: string;
+  size: number;
+  sha256: string;
+}
+interface FloorRow {
+  id: string;
+  status: string;
+  wallS: { median: number };
+  clientRssMiB: number | null;
+}
+// set-cases.js is plain CommonJS (no build step): typed here by what the tests use.
+const setCases = require('./set-cases') as {
+  splitSizes: (total: number, n: number) => number[];
+  setNames: (n: number) => string[];
+  manifestText: (files: SetFile[]) => string;
+  setFloors: (rows: FloorRow[]) => { floor: string; value: string; pass: boolean }[];
+  WALL_LIMIT: number;
+  RSS_LIMIT: number;
+};
+
+describe('set-cases (the directory rows): pure parts', () => {
+  const GiB = 2 ** 30;
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+  it('splits S into n file sizes that sum to S exactly, at most 1 byte apart', () => {
+    for (const [total, n] of [[GiB, 1], [GiB, 1000], [GiB, 30], [GiB, 10000], [16 * 2 ** 20, 10000], [7, 3], [5, 10], [0, 4]]) {
+      const sizes = setCases.splitSizes(total, n);
+      expect(sizes).toHaveLength(n);
+      expect(sum(sizes)).toBe(total);
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+      expect(sizes).toEqual([...sizes].sort((a, b) => b - a)); // the longer ones first
+    }
+    expect(setCases.splitSizes(GiB, 1000)[0]).toBe(1073742); // ~1 MiB (10^3 of them)
+    expect(setCases.splitSizes(GiB, 30)[29]).toBe(Math.floor(GiB / 30));
+    expect(() => setCases.splitSizes(GiB, 0)).toThrow(RangeError);
+    expect(() => setCases.splitSizes(1.5, 2)).toThrow(RangeError);
+  });
+
+  it('names the files uniquely, in order, 100 to a subdirectory beyond 100 files', () => {
+    expect(setCases.setNames(1)).toEqual(['file.bin']);
+    expect(setCases.setNames(30).slice(0, 2)).toEqual(['f00.bin', 'f01.bin']);
+    for (const n of [30, 100, 101, 1000, 10000]) {
+      const names = setCases.setNames(n);
+      expect(new Set(names).size).toBe(n);
+      expect(names).toEqual([...names].sort());
+      const dirs = new Set(names.map((x) => x.split('/').slice(0, -1).join('/')));
+      expect(dirs.size).toBe(n <= 100 ? 1 : Math.ceil(n / 100));
+    }
+    expect(setCases.setNames(10000)[9999]).toBe('d99/f9999.bin');
+  });
+
+  it('writes a sha256sum-style manifest sorted by name', () => {
+    const a = { name: 'd1/f1.bin', size: 1, sha256: 'a'.repeat(64) };
+    const b = { name: 'd0/f0.bin', size: 2, sha256: 'b'.repeat(64) };
+    expect(setCases.manifestText([a, b])).toBe(`${b.sha256}  d0/f0.bin\n${a.sha256}  d1/f1.bin\n`);
+    expect(setCases.manifestText([b, a])).toBe(setCases.manifestText([a, b]));
+  });
+
+  it('checks the floors: many-file wall against 1.25 x the one-file row, 10,000-file RSS against 1.5 x', () => {
+    expect(setCases.WALL_LIMIT).toBe(1.25);
+    expect(setCases.RSS_LIMIT).toBe(1.5);
+    const row = (id: string, wall: number, rss: number | null, status = 'ok'): FloorRow => ({ id, status, wallS: { median: wall }, clientRssMiB: rss });
+    const floors = setCases.setFloors([row('set-1', 2, 60), row('set-1000', 2.5, 61), row('set-30', 2.6, 62), row('set-10000', 9, 91)]);
+    expect(floors.map((f) => [f.floor, f.pass])).toEqual([
+      ['set: 1,000 files wall <= 1.25 x 1 file', true],
+      ['set: 30 files wall <= 1.25 x 1 file', false],
+      ['set: 10,000 files peak RSS <= 1.5 x 1 file', false],
+    ]);
+    expect(floors[0].value).toBe('1.25 x (2.500 s vs 2.000 s)');
+    expect(floors[2].value).toBe('1.52 x (91.0 MiB vs 60.0 MiB)');
+    // no reference row, no floors; a failed row is left out
+    expect(setCases.setFloors([row('set-1000', 1, 1)])).toEqual([]);
+    expect(setCases.setFloors([row('set-1', 1, 1), row('set-30', 1, 1, 'FAILED')])).toEqual([]);
+  });
+});
