@@ -1,6 +1,7 @@
 /**
  * What a kubelet and standard gRPC tools see: Debian's python3-grpcio (C core)
- * runs grpc.health.v1 Check and server reflection against the control listeners.
+ * runs grpc.health.v1 Check and server reflection against the control listeners,
+ * and decodes the fetcher's progress from the descriptors reflection serves.
  */
 import { FETCHER_CONTROL, HEALTH_SERVICE, SEGMENT_SERVER_CONTROL } from '@msd/common';
 import { startFetcherControl, type FetcherControl } from '../../services/fetcher/src/control-service';
@@ -52,5 +53,28 @@ describe('independent gRPC client (python3-grpcio)', () => {
     const f = await probe.reflect(`127.0.0.1:${fetcher.port}`, [FETCHER_CONTROL.service]);
     expect(f.services).toEqual(expect.arrayContaining([FETCHER_CONTROL.service, HEALTH_SERVICE]));
     expect(f.methods[FETCHER_CONTROL.service]).toEqual(['GetProgress', 'WatchProgress', 'Pause', 'Resume', 'Cancel']);
+  });
+
+  it('decodes the set of a directory download with its own protobuf (descriptors by reflection); a single file has no set on the wire', async () => {
+    const address = `127.0.0.1:${fetcher.port}`;
+    expect(await probe.progress(address, FETCHER_CONTROL.service)).toEqual({ has_set: false, file: 'data.bin', size: 8 << 20, set: null });
+
+    fetcherTarget.setProgress = {
+      files: 70000,
+      filesComplete: 69999,
+      inFlight: [{ name: 'données/日本/ファイル.bin', size: 5 * 2 ** 32 + 7, bytesDone: 2 ** 32 + 1 }],
+    };
+    try {
+      expect(await probe.progress(address, FETCHER_CONTROL.service)).toEqual({
+        has_set: true,
+        file: '',
+        size: 8 << 20,
+        set: { files: 70000, files_complete: 69999, in_flight: [{ name: 'données/日本/ファイル.bin', size: 5 * 2 ** 32 + 7, bytes_done: 2 ** 32 + 1 }] },
+      });
+      fetcherTarget.setProgress = { files: 0, filesComplete: 0, inFlight: [] };
+      expect(await probe.progress(address, FETCHER_CONTROL.service)).toMatchObject({ has_set: true, set: { files: 0, files_complete: 0, in_flight: [] } });
+    } finally {
+      fetcherTarget.setProgress = undefined;
+    }
   });
 });

@@ -5,6 +5,7 @@ reflection_pb2*). Prints one JSON object.
 
   grpc_probe.py ADDR check SERVICE      -> {"status": "SERVING"} or {"error": "...", "code": "..."}
   grpc_probe.py ADDR reflect SYMBOL...  -> {"services": [...], "methods": {symbol: [...]}}
+  grpc_probe.py ADDR progress SERVICE   -> {"has_set": bool, "file": "...", "size": n, "set": {...} or null}
 """
 import json
 import sys
@@ -46,10 +47,61 @@ def reflect(channel, symbols):
     return {"services": services, "methods": methods}
 
 
+def progress(channel, service):
+    """GetProgress of a fetcher, decoded by this protobuf from the descriptors the
+    server gives by reflection (no stubs from our proto): what any client sees."""
+    from google.protobuf import descriptor_pool, message_factory
+
+    import reflection_pb2
+    import reflection_pb2_grpc
+
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    request = reflection_pb2.ServerReflectionRequest(file_containing_symbol=service)
+    (response,) = stub.ServerReflectionInfo(iter([request]), timeout=5)
+    pending = [descriptor_pb2.FileDescriptorProto.FromString(raw) for raw in response.file_descriptor_response.file_descriptor_proto]
+    pool = descriptor_pool.DescriptorPool()
+    added = set()
+    while pending:  # a file goes into the pool after the files it imports
+        ready = [fd for fd in pending if all(dep in added for dep in fd.dependency)]
+        if not ready:
+            raise SystemExit(f"reflection gave files with missing imports: {[fd.name for fd in pending]}")
+        for fd in ready:
+            pool.Add(fd)
+            added.add(fd.name)
+            pending.remove(fd)
+    method = pool.FindServiceByName(service).FindMethodByName("GetProgress")
+    factory = message_factory.MessageFactory(pool)
+    request_type = factory.GetPrototype(method.input_type)
+    response_type = factory.GetPrototype(method.output_type)
+    call = channel.unary_unary(
+        f"/{service}/GetProgress",
+        request_serializer=request_type.SerializeToString,
+        response_deserializer=response_type.FromString,
+    )
+    p = call(request_type(), timeout=5).progress
+    has_set = p.HasField("set")
+    s = p.set
+    return {
+        "has_set": has_set,
+        "file": p.file,
+        "size": p.size,
+        "set": {
+            "files": s.files,
+            "files_complete": s.files_complete,
+            "in_flight": [{"name": f.name, "size": f.size, "bytes_done": f.bytes_done} for f in s.in_flight],
+        } if has_set else None,
+    }
+
+
 def main():
     addr, mode, *rest = sys.argv[1:]
     with grpc.insecure_channel(addr) as channel:
-        result = check(channel, rest[0] if rest else "") if mode == "check" else reflect(channel, rest)
+        if mode == "check":
+            result = check(channel, rest[0] if rest else "")
+        elif mode == "progress":
+            result = progress(channel, rest[0])
+        else:
+            result = reflect(channel, rest)
     print(json.dumps(result))
 
 

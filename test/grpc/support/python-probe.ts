@@ -6,7 +6,10 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import type { FetcherControlMessages } from '@msd/common';
 import { protoPath as npmHealthProto } from 'grpc-health-check';
+
+type SetProgressMessage = FetcherControlMessages.SetProgressMessage;
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(__dirname, '../python/grpc_probe.py');
@@ -34,6 +37,11 @@ export class PythonGrpcProbe {
 
   reflect(address: string, symbols: string[]): Promise<{ services: string[]; methods: Record<string, string[]> }> {
     return this.run([address, 'reflect', ...symbols]);
+  }
+
+  /** GetProgress decoded by python's protobuf from the descriptors served by reflection. */
+  progress(address: string, service: string): Promise<{ has_set: boolean; file: string; size: number; set: SetProgressMessage | null }> {
+    return this.run([address, 'progress', service]);
   }
 
   dispose(): void {
