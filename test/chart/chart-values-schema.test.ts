@@ -70,7 +70,6 @@ describe('values.schema.json', () => {
     ['an image source without a reference', ['source.type=image'], /source\.image\.reference is empty/],
     ['a hostPath source without a path', ['source.type=hostPath'], /source\.hostPath is empty: give the node directory/],
     ['an init container without a command', ['source.type=initContainer', 'source.initContainer.image=busybox'], /source\.initContainer\.image and source\.initContainer\.command are required/],
-    ['servers serving a directory without fetcher.file', ['source.type=existingClaim', 'source.existingClaim=c', 'source.file='], /fetcher\.file is empty while source\.file is empty/],
     ['base port + replicas beyond 65535', ['segmentServer.portPerReplica=true', 'segmentServer.port=65530', 'segmentServer.replicas=8'], /exceeds 65535 with portPerReplica/],
     ['annotations for a ServiceAccount the chart does not create', ['serviceAccount.create=false', 'serviceAccount.annotations.a=b'], /serviceAccount\.annotations are set but serviceAccount\.create is false/],
   ])('refuses %s in the templates, in the chart\'s words', (_what, set, message) => {

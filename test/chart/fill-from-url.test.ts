@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CHART_DIR } from './helm';
+import { runChartScript } from './chart-script';
 
 /**
  * files/fill-from-url.js (source.type=http) against a real HTTP server on 127.0.0.1: an interrupted
@@ -13,19 +12,10 @@ import { CHART_DIR } from './helm';
  * failures name the value to fix. (Verification, the skip on restart and the wrong digest run in
  * chart-contract.test.ts, as the chart renders them.)
  */
-const SCRIPT = path.join(CHART_DIR, 'files', 'fill-from-url.js');
 const content = randomBytes(1024 * 1024 + 17);
 const digest = createHash('sha256').update(content).digest('hex');
 
-function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => resolve({ code, out }));
-  });
-}
+const run = (args: string[]): ReturnType<typeof runChartScript> => runChartScript('fill-from-url.js', args);
 
 describe('fill-from-url.js', () => {
   const scratch = mkdtempSync(path.join(tmpdir(), 'msd-fill-'));

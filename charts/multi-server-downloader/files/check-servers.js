@@ -5,10 +5,13 @@
  *
  *   node check-servers.js --grpc=h0:9090,h1:9090 [--timeout=SECONDS]
  *       waits until every server answers SERVING on grpc.health.v1 (service "");
- *   ... --data=h0:4450,h1:4450 --bytes=N [--file=NAME] [--token-file=PATH]
+ *   ... --data=h0:4450,h1:4450 --bytes=N [--file=NAME | --all-files=true] [--token-file=PATH]
  *       then also reads the first N bytes of the file from each server over the data protocol,
  *       checks that server i reports server ID i, and that every server reports the same
  *       content identity (a replica serving other bytes would make every fetch fail).
+ *       --all-files=true (servers serving a directory that is fetched whole): pages through each
+ *       server's listing, asks for the content identity of every listed file, and requires the
+ *       same names, sizes and identities on every server (the differing files are named).
  *
  * Used by the fetcher Job's wait-for-servers init container and by the `helm test` pod.
  * Exit 0: all good; 1: a check failed or timed out (the reason is printed); 2: bad arguments.
@@ -17,7 +20,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 
 function parseArgs(argv) {
-  const opts = { grpc: [], data: [], timeout: 120, bytes: 65536, file: '', tokenFile: '' };
+  const opts = { grpc: [], data: [], timeout: 120, bytes: 65536, file: '', allFiles: false, tokenFile: '' };
   for (const arg of argv) {
     const m = /^--([a-z-]+)=(.*)$/.exec(arg);
     if (!m) throw new Error(`unexpected argument ${JSON.stringify(arg)} (use --name=value)`);
@@ -28,10 +31,15 @@ function parseArgs(argv) {
       if (!Number.isInteger(n) || n < 0) throw new Error(`--${key} must be a whole number, got ${JSON.stringify(value)}`);
       opts[key] = n;
     } else if (key === 'file') opts.file = value;
+    else if (key === 'all-files') {
+      if (value !== 'true' && value !== 'false') throw new Error(`--all-files must be true or false, got ${JSON.stringify(value)}`);
+      opts.allFiles = value === 'true';
+    }
     else if (key === 'token-file') opts.tokenFile = value;
     else throw new Error(`unknown option --${key}`);
   }
   if (opts.grpc.length === 0) throw new Error('--grpc=host:port,... is required');
+  if (opts.allFiles && opts.file) throw new Error('--file names one file, --all-files=true checks every listed file: give one of them');
   if (opts.data.length > 0 && opts.data.length !== opts.grpc.length) {
     throw new Error(`--data lists ${opts.data.length} servers but --grpc lists ${opts.grpc.length}`);
   }
@@ -114,6 +122,11 @@ function reader(socket, deadline) {
   };
 }
 
+/**
+ * One server over the data protocol: checks its server ID, then (one file) reads the first bytes
+ * and returns the content identity, or (--all-files) returns every listed file as name -> "size
+ * identity" after reading the first bytes of the first non-empty one.
+ */
 async function readSome(addr, ordinal, opts, token, deadline) {
   const p = require('@msd/common');
   const socket = net.connect({ host: addr.host, port: addr.port });
@@ -124,23 +137,70 @@ async function readSome(addr, ordinal, opts, token, deadline) {
     if (hello.serverId !== ordinal) throw new Error(`expected server ID ${ordinal}, the server says ${hello.serverId}`);
     const auth = token ? p.authMac(token, hello.nonce) : Buffer.alloc(0);
     socket.write(p.encodeClientHello({ version: p.PROTOCOL_VERSION, flags: 0, auth, traceparent: '' }));
-    const request = async (type, id, a, b) => {
-      socket.write(p.encodeRequest({ type, id, a, b, name: opts.file }));
+    let nextId = 1;
+    const request = async (type, name, a, b) => {
+      socket.write(p.encodeRequest({ type, id: nextId++, a, b, name }));
       const header = p.decodeResponseHeader(await read(p.RESPONSE_HEADER_SIZE));
       const body = await read(header.length);
-      if (header.status !== p.Status.OK) throw new Error(`${p.Status[header.status]}: ${body.toString('utf8')}`);
-      return body;
+      if (header.status !== p.Status.OK) throw new Error(`${p.Status[header.status]}${name ? ` (${name})` : ''}: ${body.toString('utf8')}`);
+      return { header, body };
     };
-    const info = p.decodeInfoBody(await request(p.RequestType.INFO, 1, 0, 0));
-    const want = Math.min(opts.bytes, info.size);
-    const body = await request(p.RequestType.GET, 2, 0, want);
-    if (body.length !== want) throw new Error(`asked for ${want} bytes, got ${body.length}`);
-    const contentId = info.contentId.toString('hex');
-    console.log(`${addr.text}: server ${hello.serverId} of ${hello.numServers}, file of ${info.size} bytes, content ${contentId.slice(0, 16)}, read ${want} bytes`);
-    return contentId;
+    const readStart = async (name, size) => {
+      const want = Math.min(opts.bytes, size);
+      const { body } = await request(p.RequestType.GET, name, 0, want);
+      if (body.length !== want) throw new Error(`asked for ${want} bytes of ${name || 'the file'}, got ${body.length}`);
+      return want;
+    };
+    const who = `server ${hello.serverId} of ${hello.numServers}`;
+    if (!opts.allFiles) {
+      const info = p.decodeInfoBody((await request(p.RequestType.INFO, opts.file, 0, 0)).body);
+      const want = await readStart(opts.file, info.size);
+      const contentId = info.contentId.toString('hex');
+      console.log(`${addr.text}: ${who}, file of ${info.size} bytes, content ${contentId.slice(0, 16)}, read ${want} bytes`);
+      return new Map([['', contentId]]);
+    }
+    const files = new Map(); // name -> "size identity"
+    let bytes = 0;
+    let sample = '';
+    let sampleSize = 0;
+    for (let first = 0; ;) {
+      const { header, body } = await request(p.RequestType.LIST, '', first, 0);
+      const entries = p.decodeListBody(body);
+      // The header's offset is the total entry count (0 from a server that does not page).
+      const total = header.offset || entries.length;
+      for (const e of entries) {
+        const info = p.decodeInfoBody((await request(p.RequestType.INFO, e.name, 0, 0)).body);
+        if (info.size !== e.size) throw new Error(`${e.name} is listed with ${e.size} bytes but INFO says ${info.size}: the file changed while being checked`);
+        files.set(e.name, `${e.size} bytes, content ${info.contentId.toString('hex').slice(0, 16)}`);
+        bytes += e.size;
+        if (sample === '' && e.size > 0) { sample = e.name; sampleSize = e.size; }
+      }
+      first += entries.length;
+      if (first >= total) break;
+      if (entries.length === 0) throw new Error(`the listing stopped at entry ${first} of ${total}`);
+    }
+    if (files.size === 0) throw new Error('the server lists no files: the directory it serves is empty');
+    const want = sample ? await readStart(sample, sampleSize) : 0;
+    console.log(`${addr.text}: ${who}, ${files.size} files, ${bytes} bytes, read ${want} bytes of ${sample || '(all files are empty)'}`);
+    return files;
   } finally {
     socket.destroy();
   }
+}
+
+/** Names of the files on which two listings (name -> "size identity") disagree, at most `most`. */
+function differences(a, b, most) {
+  const out = [];
+  for (const [name, v] of a) {
+    if (out.length >= most) return out;
+    if (!b.has(name)) out.push(`${name} (missing)`);
+    else if (b.get(name) !== v) out.push(`${name} (${b.get(name)} instead of ${v})`);
+  }
+  for (const name of b.keys()) {
+    if (out.length >= most) return out;
+    if (!a.has(name)) out.push(`${name} (extra)`);
+  }
+  return out;
 }
 
 async function main() {
@@ -156,16 +216,28 @@ async function main() {
     await waitServing(opts.grpc, deadline);
     if (opts.data.length > 0) {
       const token = opts.tokenFile ? fs.readFileSync(opts.tokenFile, 'utf8').trim() : '';
-      const identities = new Map(); // content identity -> server IDs
+      const identities = new Map(); // one file: content identity -> server IDs
+      let reference; // --all-files: server 0's files, name -> "size identity"
+      const disagree = [];
       for (const [ordinal, addr] of opts.data.entries()) {
-        const id = await readSome(addr, ordinal, opts, token, Math.max(deadline, Date.now() + 10000)).catch((err) => {
+        const files = await readSome(addr, ordinal, opts, token, Math.max(deadline, Date.now() + 10000)).catch((err) => {
           throw new Error(`${addr.text}: ${err.message}`);
         });
-        identities.set(id, [...(identities.get(id) || []), ordinal]);
+        if (!opts.allFiles) {
+          const id = files.get('');
+          identities.set(id, [...(identities.get(id) || []), ordinal]);
+          continue;
+        }
+        reference = reference || files;
+        const diff = differences(reference, files, 5);
+        if (diff.length > 0) disagree.push(`server ${ordinal} differs from server 0 in ${diff.join(', ')}`);
       }
       if (identities.size > 1) {
         const groups = [...identities].map(([id, servers]) => `server(s) ${servers.join(', ')}: ${id.slice(0, 16)}`).join('; ');
         throw new Error(`servers disagree about the content (${groups}): every replica must serve the same file; check the source of the replicas that differ`);
+      }
+      if (disagree.length > 0) {
+        throw new Error(`servers disagree about the listing (${disagree.join('; ')}): every replica must serve the same files; check the source of the replicas that differ`);
       }
     }
     console.log(`check-servers: all ${opts.grpc.length} servers OK`);

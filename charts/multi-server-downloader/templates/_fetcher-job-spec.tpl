@@ -105,10 +105,21 @@ template:
             value: {{ include "msd.server.addresses" . | quote }}
           - name: MSD_OUTPUT
             value: /out/
-          {{- if not .Values.source.file }}
+          {{- if and (not .Values.source.file) $f.file }}
           # The servers serve a directory: fetch this file of it.
           - name: MSD_FILE
             value: {{ $f.file | quote }}
+          {{- else if not .Values.source.file }}
+          # The servers serve a directory and no file is named: fetch all of it into /out (relative
+          # paths kept, one resume state /out/.msd-set.state for the set), narrowed by these globs.
+          {{- with $f.include }}
+          - name: MSD_INCLUDE
+            value: {{ join "," . | quote }}
+          {{- end }}
+          {{- with $f.exclude }}
+          - name: MSD_EXCLUDE
+            value: {{ join "," . | quote }}
+          {{- end }}
           {{- end }}
           - name: MSD_CONNECTIONS_PER_SERVER
             value: {{ $f.connectionsPerServer | quote }}

@@ -369,8 +369,12 @@ image, hostPath). Call with $. */}}
 {{- if and (has $s.type (list "demo" "http")) (not $s.file) }}
 {{- fail (printf "source.file is empty: source.type=%s writes one file, name it (e.g. data.bin)" $s.type) }}
 {{- end }}
-{{- if and .Values.fetcher.enabled (not $s.file) (not .Values.fetcher.file) }}
-{{- fail "fetcher.file is empty while source.file is empty (the servers serve a directory): say which file of it the Job fetches" }}
+{{- $globs := concat (.Values.fetcher.include | default list) (.Values.fetcher.exclude | default list) }}
+{{- if and $globs .Values.fetcher.file }}
+{{- fail (printf "fetcher.file=%q and fetcher.include/exclude are both set: name one file, or leave fetcher.file empty and choose the directory's files with include/exclude" .Values.fetcher.file) }}
+{{- end }}
+{{- if and $globs $s.file }}
+{{- fail (printf "fetcher.include/exclude choose files of a directory, but source.file=%q makes the servers serve one file: set source.file to \"\" to serve the directory, or drop include/exclude" $s.file) }}
 {{- end }}
 {{- if and .Values.segmentServer.portPerReplica (gt (add .Values.segmentServer.port .Values.segmentServer.replicas -1) 65535) }}
 {{- fail (printf "segmentServer.port + replicas - 1 = %d exceeds 65535 with portPerReplica: lower segmentServer.port" (add .Values.segmentServer.port .Values.segmentServer.replicas -1)) }}
