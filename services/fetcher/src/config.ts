@@ -23,6 +23,8 @@ export interface FetcherConfig extends SharedSettings {
   servers: string[];
   output: string;
   file: string;
+  include: string[];
+  exclude: string[];
   metricInterval: number;
   resume: boolean;
   onBadState: 'reverify' | 'restart' | 'fail';
@@ -50,8 +52,10 @@ export const schema: Schema<FetcherConfig> = {
   serverIpAddress: { doc: 'host of the servers given by -p', format: String, default: '127.0.0.1', env: 'MSD_SERVER_IP_ADDRESS' },
   ports: { doc: 'ports of the servers on that host', format: 'port-list', default: [], env: 'MSD_PORTS' },
   servers: { doc: 'host:port,host:port,... (servers on different hosts)', format: 'string-list', default: [], env: 'MSD_SERVERS' },
-  output: { doc: 'output file, or an existing directory', format: String, default: '.', env: 'MSD_OUTPUT' },
-  file: { doc: 'file name, when the servers serve a directory', format: String, default: '', env: 'MSD_FILE' },
+  output: { doc: 'output file, or a directory (created when its parent exists) to fetch a served directory into', format: String, default: '.', env: 'MSD_OUTPUT' },
+  file: { doc: 'one file of a served directory (without it, the whole directory is fetched)', format: String, default: '', env: 'MSD_FILE' },
+  include: { doc: 'fetch only the files of a served directory whose relative path matches one of these globs (repeatable; * stays within a directory, ** crosses them)', format: 'string-list', default: [], env: 'MSD_INCLUDE' },
+  exclude: { doc: 'leave out the files whose relative path matches one of these globs (repeatable)', format: 'string-list', default: [], env: 'MSD_EXCLUDE' },
   metricInterval: { doc: 'seconds between progress lines', format: 'seconds', default: 1, env: 'MSD_METRIC_INTERVAL' },
   resume: { doc: 'resume from the state beside the part file (-r, -r 1; -r 0 or --no-resume: start over)', format: Boolean, default: true, env: 'MSD_RESUME' },
   onBadState: { doc: 'state for other content or damaged: reverify, restart or fail', format: ['reverify', 'restart', 'fail'], default: 'reverify', env: 'MSD_ON_BAD_STATE' },
@@ -82,6 +86,8 @@ export const flags: FlagSpec[] = [
   { key: 'servers', names: ['--servers'], kind: 'list' },
   { key: 'output', names: ['-o', '--output_location', '--output'], kind: 'value' },
   { key: 'file', names: ['--file'], kind: 'value' },
+  { key: 'include', names: ['--include'], kind: 'list' },
+  { key: 'exclude', names: ['--exclude'], kind: 'list' },
   { key: 'metricInterval', names: ['-i', '--metric_interval', '--metric-interval'], kind: 'value' },
   // the original client documents `-r RESUME, --resume RESUME` (1 resumes) and spells it --resumebool in its code
   { key: 'resume', names: ['-r', '--resume', '--resumebool'], kind: 'bool' },
@@ -115,6 +121,9 @@ export function helpText(): string {
 
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv): { config: FetcherConfig; help: boolean; version: boolean } {
   const { config, args } = loadConfig<FetcherConfig>({ schema, flags, argv, env, configKey: 'config' });
+  if (config.file && config.include.length + config.exclude.length > 0) {
+    throw new MsdError('E_USAGE', 'invalid configuration: file (--file) names one file, include/exclude (--include, --exclude) choose files of a whole directory: give one or the other');
+  }
   return { config, help: args.help, version: args.version };
 }
 

@@ -9,41 +9,55 @@
  * others answer, and ends the run at once (exit 8) when every server is one; any other
  * non-retryable failure (wrong --file, token, TLS) ends it at once.
  */
-import { DIGEST_SIZE, FileInfo, Logger, MAX_DIGESTS_PER_INFO, MsdError, Status } from '@msd/common';
+import { FileInfo, Logger, MsdError, Status } from '@msd/common';
 import { Backoff, DISCOVERY_BACKOFF } from './backoff';
 import { BodySink, ConnectionOptions, ServerConnection } from './connection';
+import { pageDigests } from './digest-pages';
 import { classify, RemoteError } from './failure';
 import type { ServerAddress } from './server-address';
+import { DiscoveredSet, discoverSet } from './set-discovery';
 
 interface Probe {
   addr: ServerAddress;
   conn?: ServerConnection<never>;
   info?: FileInfo;
+  /** Asked for no file by name, the server said it serves a directory: a set download. */
+  directory?: boolean;
   error?: MsdError;
 }
 
+/** What the servers serve: one file (with all its digests), or the selected files of a directory. */
+export type Source = { kind: 'file'; info: FileInfo } | ({ kind: 'set' } & DiscoveredSet);
+
 export interface Discovered {
-  info: FileInfo; // with all digests
+  source: Source;
   /** Servers that answered, with what they said. */
   answered: number;
   /** Servers that are not segment servers: the download leaves them out. */
   excluded: Set<ServerAddress>;
 }
 
+/** --include / --exclude: which files of a directory; only with no --file. */
+export interface Selection {
+  include: readonly string[];
+  exclude: readonly string[];
+}
+
 /** Probe connections only ask for INFO and LIST: no body ever reaches this sink. */
 const NO_BODIES: BodySink<never> = { onBody: () => undefined, onDone: () => undefined, onFailed: () => undefined };
 
-export async function discover(servers: ServerAddress[], name: string, opts: ConnectionOptions, log: Logger, giveUpAfterMs: number, signal?: AbortSignal): Promise<Discovered> {
+export async function discover(servers: ServerAddress[], name: string, selection: Selection, opts: ConnectionOptions, log: Logger, giveUpAfterMs: number, signal?: AbortSignal): Promise<Discovered> {
   const probes: Probe[] = servers.map((addr) => ({ addr }));
   try {
-    return await discoverWith(probes, name, opts, log, giveUpAfterMs, signal);
+    return await discoverWith(probes, name, selection, opts, log, giveUpAfterMs, signal);
   } finally {
     for (const p of probes) p.conn?.destroy();
   }
 }
 
-async function discoverWith(probes: Probe[], name: string, opts: ConnectionOptions, log: Logger, giveUpAfterMs: number, signal?: AbortSignal): Promise<Discovered> {
-  const settled = (p: Probe): boolean => p.info !== undefined || (p.error !== undefined && !p.error.retryable);
+async function discoverWith(probes: Probe[], name: string, selection: Selection, opts: ConnectionOptions, log: Logger, giveUpAfterMs: number, signal?: AbortSignal): Promise<Discovered> {
+  const up = (p: Probe): boolean => p.info !== undefined || p.directory === true;
+  const settled = (p: Probe): boolean => up(p) || (p.error !== undefined && !p.error.retryable);
   const started = performance.now();
   const backoff = new Backoff(DISCOVERY_BACKOFF);
   let lastWarn = started;
@@ -52,7 +66,7 @@ async function discoverWith(probes: Probe[], name: string, opts: ConnectionOptio
     if (signal?.aborted) break;
     if (probes.every(settled)) break;
     if (probes.some((p) => p.error && !p.error.retryable && p.error.code !== 'E_PROTOCOL')) break;
-    const anyUp = probes.some((p) => p.info);
+    const anyUp = probes.some(up);
     if (anyUp && round >= 2) break; // the rest are retried during the download
     const now = performance.now();
     if (!anyUp && now - started >= giveUpAfterMs) break;
@@ -67,7 +81,7 @@ async function discoverWith(probes: Probe[], name: string, opts: ConnectionOptio
   }
   const fatal = probes.find((p) => p.error && !p.error.retryable && p.error.code !== 'E_PROTOCOL');
   if (fatal) throw fatal.error!;
-  const ok = probes.filter((p) => p.info);
+  const ok = probes.filter(up);
   const junk = probes.filter((p) => p.error?.code === 'E_PROTOCOL');
   if (ok.length === 0) {
     if (junk.length === probes.length) {
@@ -76,8 +90,21 @@ async function discoverWith(probes: Probe[], name: string, opts: ConnectionOptio
     throw new MsdError('E_UNREACHABLE', `no server reachable within ${Math.round(giveUpAfterMs / 1000)} s: ${probes.map((p) => p.error?.message ?? p.addr.label).join('; ')}; check the addresses and that the servers run`);
   }
   for (const p of junk) log.warn(`${p.error!.message}; leaving it out and continuing with the others`, { server: p.addr.label, code: p.error!.code });
-  for (const p of probes) if (!p.info && !junk.includes(p)) log.warn('server unreachable for now; will retry it during the download', { server: p.addr.label, error: p.error?.message });
+  for (const p of probes) if (!up(p) && !junk.includes(p)) log.warn('server unreachable for now; will retry it during the download', { server: p.addr.label, error: p.error?.message });
 
+  const excluded = new Set(junk.map((p) => p.addr));
+  const dirs = ok.filter((p) => p.directory);
+  if (dirs.length > 0 && dirs.length < ok.length) {
+    const file = ok.find((p) => p.info)!;
+    throw new MsdError('E_CONTENT_MISMATCH', `servers disagree about what they serve: ${dirs.map((p) => p.addr.label).join(', ')} serve a directory, ${file.addr.label} serves one file ("${file.info!.name}"). Point the fetcher at servers of one source only`);
+  }
+  if (dirs.length > 0) {
+    const set = await discoverSet(dirs.map((p) => ({ label: p.addr.label, conn: p.conn! })), selection.include, selection.exclude);
+    return { source: { kind: 'set', ...set }, answered: ok.length, excluded };
+  }
+  if (selection.include.length + selection.exclude.length > 0) {
+    throw new MsdError('E_USAGE', `${ok[0].addr.label} serves one file ("${ok[0].info!.name}"), not a directory: --include and --exclude choose files of a directory; leave them out`);
+  }
   const groups = new Map<string, Probe[]>();
   for (const p of ok) {
     const key = `${p.info!.contentId.toString('hex')}/${p.info!.size}/${p.info!.pieceSize}`;
@@ -89,16 +116,8 @@ async function discoverWith(probes: Probe[], name: string, opts: ConnectionOptio
   }
   const first = ok[0];
   const base = first.info!;
-  const digests = Buffer.alloc(base.pieceCount * DIGEST_SIZE);
-  for (let at = 0; at < base.pieceCount;) {
-    const page = await first.conn!.info(name, at, MAX_DIGESTS_PER_INFO);
-    if (!page.contentId.equals(base.contentId)) throw new MsdError('E_CONTENT_MISMATCH', `${first.addr.label} changed its content while listing digests`);
-    const n = page.digests.length / DIGEST_SIZE;
-    if (page.firstDigest !== at || n === 0) throw new MsdError('E_PROTOCOL', `${first.addr.label} returned digests from ${page.firstDigest} (${n}) when asked from ${at}`);
-    page.digests.copy(digests, at * DIGEST_SIZE);
-    at += n;
-  }
-  return { info: { ...base, digests, firstDigest: 0 }, answered: ok.length, excluded: new Set(junk.map((p) => p.addr)) };
+  const digests = await pageDigests(first.conn!, first.addr.label, name, base);
+  return { source: { kind: 'file', info: { ...base, digests, firstDigest: 0 } }, answered: ok.length, excluded };
 }
 
 async function probe(p: Probe, name: string, opts: ConnectionOptions): Promise<void> {
@@ -110,26 +129,21 @@ async function probe(p: Probe, name: string, opts: ConnectionOptions): Promise<v
     p.info = await conn.info(name, 0, 0);
     p.error = undefined;
   } catch (err) {
+    if (name === '' && err instanceof RemoteError && err.status === Status.NEEDS_NAME) {
+      // no --file, and the server serves a directory: the whole directory (or --include's part)
+      p.directory = true;
+      p.error = undefined;
+      return;
+    }
     conn.destroy();
     p.conn = undefined;
-    p.error = await explain(classify(err, p.addr.label), p.addr, name, opts);
+    p.error = explain(classify(err, p.addr.label), p.addr, name);
   }
 }
 
-/** Refusals of the file name get the words that tell the user what to type instead. */
-async function explain(err: MsdError, addr: ServerAddress, name: string, opts: ConnectionOptions): Promise<MsdError> {
-  if (!(err instanceof RemoteError)) return err;
-  if (err.status === Status.NEEDS_NAME) {
-    let names = '';
-    try {
-      const c = new ServerConnection<never>(addr, NO_BODIES, opts);
-      await c.connect();
-      names = (await c.list()).map((e) => e.name).join(', ');
-      c.destroy();
-    } catch { /* listing is a courtesy */ }
-    return new MsdError('E_USAGE', `${addr.label} serves a directory: choose a file with --file NAME${names ? ` (available: ${names})` : ''}`);
-  }
-  if (err.status === Status.NOT_FOUND) return new MsdError('E_NOT_FOUND', `${addr.label} has no file named "${name}"; check --file (the name is relative to the served directory)`);
+/** A refusal of the file name gets the words that tell the user what to type instead. */
+function explain(err: MsdError, addr: ServerAddress, name: string): MsdError {
+  if (err instanceof RemoteError && err.status === Status.NOT_FOUND) return new MsdError('E_NOT_FOUND', `${addr.label} has no file named "${name}"; check --file (the name is relative to the served directory; leave --file out to fetch the whole directory)`);
   return err;
 }
 

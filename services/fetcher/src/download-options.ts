@@ -5,7 +5,11 @@ import type { ServerAddress } from './server-address';
 
 export interface DownloadOptions {
   servers: ServerAddress[];
+  /** One file of a served directory; '' for the servers' one file, or for the whole directory. */
   file: string;
+  /** Which files of a served directory (globs on the relative path); empty: all. */
+  include: readonly string[];
+  exclude: readonly string[];
   output: string;
   resume: boolean;
   onBadState: ResumePolicy;

@@ -1,15 +1,16 @@
 /**
  * The download proper, once discovery and the resume plan are done: every dependency exists from
  * the constructor on. It moves bytes (the receive path), hands out work (Scheduler), verifies
- * pieces, saves the state, and ends by renaming the verified file into place or by saving the
- * state for a resume. Connections are ServerPool's, requests JobTable's, the lifecycle
+ * pieces, saves the state, puts each file into place as it completes (PieceStore), and ends when
+ * every file is in place, or by saving the state for a resume. One file or a whole directory is
+ * the same download: the files lie end to end in one SetLayout. Connections are ServerPool's, requests JobTable's, the lifecycle
  * Lifecycle's; this file is the glue between them.
  *
  * (Over 300 lines: the receive path, the verification outcome and the end of a run all act on the
  * same piece state, scheduler and lifecycle, in one flow; split further, each part would need the
  * others' internals. The pure parts are units of their own, listed above.)
  */
-import { checkPieces, currentTraceparent, digestAt, endSpan, FileInfo, Logger, MsdError, PieceGrid, SPAN, SPAN_ATTR, startSpan } from '@msd/common';
+import { Bitfield, checkPieces, currentTraceparent, digestAt, endSpan, Logger, MsdError, PieceGrid, SPAN, SPAN_ATTR, startSpan } from '@msd/common';
 import { context, type Context } from '@opentelemetry/api';
 import type { ConnectionOptions, GetRequest } from './connection';
 import { classify, ConnectionError, RemoteError } from './failure';
@@ -21,10 +22,12 @@ import type { DownloadResult, ProgressView } from './model';
 import type { OutputLock } from './output-lock';
 import { blameable, checkMethod } from './piece-check';
 import { PieceMap } from './piece-map';
+import type { PieceStore } from './piece-store';
 import { RateMeter } from './rate-meter';
 import { ResumedCheck } from './resumed-check';
-import type { ResumePlan } from './resume-plan';
 import { Scheduler } from './scheduler';
+import { SetFiles } from './set-files';
+import type { SetLayout } from './set-layout';
 import { progressView } from './progress-view';
 import { ServerPool, Worker } from './server-pool';
 import { stalled } from './stall-watchdog';
@@ -34,15 +37,25 @@ import { ringSizeFor, Verifier } from './verifier';
 const MAX_FAILURES_PER_PIECE = 5;
 /** Cancelled duplicate bytes left on a connection worth closing it for (rather than draining them). */
 const RESET_AFTER_CANCEL_BYTES = 256 * 1024;
-/** Rounds of --verify-output that may find bad pieces before the run gives up. */
+/** Rounds of --verify-output that may find bad pieces in one file before the run gives up. */
 const MAX_OUTPUT_CHECKS = 3;
 
 export interface SessionInputs {
   opts: DownloadOptions;
-  info: FileInfo;
-  grid: PieceGrid;
-  outPath: string;
-  plan: ResumePlan;
+  layout: SetLayout;
+  /** What progress calls the download: the served file's name; '' for a set. */
+  label: string;
+  /** A directory download (progress shows the set), even of one file. */
+  isSet: boolean;
+  /** The request name of each file of the layout (one file: --file, maybe ''). */
+  requestNames: readonly string[];
+  /** The identity the result reports (one file: its content id; a set: the listing's). */
+  contentId: Buffer;
+  store: PieceStore;
+  /** Pieces verified already (with their bytes on disk), bytes of pieces begun, and which done ones to check again. */
+  done: Bitfield;
+  partial: ReadonlyMap<number, number>;
+  unchecked: readonly number[];
   excluded: ReadonlySet<DownloadOptions['servers'][number]>;
   lock: OutputLock;
   lifecycle: Lifecycle;
@@ -52,8 +65,9 @@ export interface SessionInputs {
 
 export class DownloadSession {
   private readonly opts: DownloadOptions;
-  private readonly info: FileInfo;
-  private readonly grid: PieceGrid;
+  private readonly grid: SetLayout;
+  private readonly store: PieceStore;
+  private readonly files: SetFiles;
   private readonly pm: PieceMap;
   private readonly sched: Scheduler;
   private readonly jobs: JobTable;
@@ -68,10 +82,11 @@ export class DownloadSession {
   private saving: Promise<void> | undefined;
   /** The way out once taken (commit, or stop and save): what stop() waits for. */
   private ending: Promise<void> | undefined;
-  /** --verify-output: the read-back running now, the rounds that found bad pieces, and the verdict. */
-  private outputCheck: Promise<void> | undefined;
-  private outputRounds = 0;
-  private outputVerified = false;
+  /** --verify-output: files being read back now, and the rounds that found bad pieces, per file. */
+  private readonly outputChecks = new Set<number>();
+  private readonly outputRounds = new Map<number, number>();
+  /** Renames into place under way (a set renames each file as it completes). */
+  private placing = 0;
   private lastAliveAt = performance.now();
   private lastTick = performance.now();
   private bytesReceived = 0;
@@ -81,10 +96,11 @@ export class DownloadSession {
 
   constructor(private readonly s: SessionInputs, private readonly log: Logger, private readonly events: DownloadEvents) {
     this.opts = s.opts;
-    this.info = s.info;
     this.life = s.lifecycle;
-    this.grid = s.grid;
-    this.pm = new PieceMap(this.grid, s.plan.done, s.plan.partial);
+    this.grid = s.layout;
+    this.store = s.store;
+    this.pm = new PieceMap(this.grid, s.done, s.partial);
+    this.files = new SetFiles(this.grid, (p) => this.pm.isDone(p));
     this.resumedBytes = this.pm.doneBytes;
     this.streamHash = this.opts.verify && !this.opts.tls;
     const ids = ServerPool.workerIds(this.opts.servers.length, this.opts.connectionsPerServer);
@@ -92,10 +108,10 @@ export class DownloadSession {
     this.sched = new Scheduler(this.grid, ids, (p) => !pm.isDone(p), { steal: this.opts.steal });
     this.jobs = new JobTable((p) => this.sched.holders(p));
     this.rates = new RateMeter(ids.length);
-    this.verifier = new Verifier(s.plan.part.path);
+    this.verifier = new Verifier();
     this.pool = new ServerPool({
       servers: this.opts.servers, connectionsPerServer: this.opts.connectionsPerServer, excluded: s.excluded,
-      file: this.opts.file, info: s.info, connection: () => this.connOptions(), traceContext: s.traceContext,
+      file: s.requestNames[0], info: { ...s.layout.files[0], pieceSize: s.layout.pieceSize }, connection: () => this.connOptions(), traceContext: s.traceContext,
       sink: { onBody: this.onBody, onDone: this.onDone, onFailed: this.onFailed },
     }, this.sched, {
       active: () => this.life.active,
@@ -105,14 +121,12 @@ export class DownloadSession {
       newChannel: () => (this.streamHash ? this.verifier.channel(ringSizeFor(ids.length)) : undefined),
     }, events, log);
     // pieces an earlier run verified are hashed again before the rename (not with --no-verify)
-    const unchecked: number[] = [];
-    if (this.opts.verify && !s.plan.checked) for (let p = 0; p < this.grid.count; p++) if (pm.isDone(p)) unchecked.push(p);
-    this.resumedCheck = new ResumedCheck(unchecked, {
-      check: (p) => this.verifier.verify(this.grid.start(p), this.grid.length(p), digestAt(this.info.digests, p)),
+    this.resumedCheck = new ResumedCheck(this.opts.verify ? s.unchecked : [], {
+      check: (p) => this.readBack(p),
       bad: (p) => this.resumedPieceBad(p),
       finished: () => {
         if (this.resumedCheck.total > 0) this.log.info(`re-checked the ${this.resumedCheck.total} pieces kept from the earlier run: ${this.resumedCheck.badPieces} no longer matched and were fetched again`, { kept: this.resumedCheck.total, refetched: this.resumedCheck.badPieces });
-        this.maybeComplete();
+        this.placeReadyFiles();
       },
       failed: (err) => this.fail(err),
     });
@@ -136,7 +150,7 @@ export class DownloadSession {
       if (this.resumedCheck.total > 0) this.log.info(`re-checking ${this.resumedCheck.total} pieces kept from the earlier run before they are shipped`);
       // last: with nothing left to fetch, the check's end commits at once (and stops the timers above)
       this.resumedCheck.start();
-      this.maybeComplete();
+      this.placeReadyFiles();
     }, (err: Error) => this.fail(err));
     return this.result.promise;
   }
@@ -175,12 +189,14 @@ export class DownloadSession {
         this.verifyPiece(p, w); // resumed whole: only its check is missing
         continue;
       }
-      const job: Job = { piece: p, gen: this.pm.generation(p), start, written: 0, worker: w.id, cancelled: false, span: undefined, req: undefined, hash: undefined };
-      if (w.channel) job.hash = { channel: w.channel, id: w.channel.begin(grid.start(p), start) };
-      if (w.span) job.span = startSpan(SPAN.request, { [SPAN_ATTR.server]: w.slot.addr.label, [SPAN_ATTR.serverId]: w.slot.serverId, [SPAN_ATTR.rangeStart]: grid.start(p) + start, [SPAN_ATTR.rangeLength]: len - start, [SPAN_ATTR.kind]: a.reason }, w.span);
+      const file = grid.fileOf(p);
+      const at = grid.offsetInFile(p, file);
+      const job: Job = { piece: p, file, gen: this.pm.generation(p), start, written: 0, worker: w.id, cancelled: false, span: undefined, req: undefined, hash: undefined };
+      if (w.channel) job.hash = { channel: w.channel, id: w.channel.begin(this.store.readPath(file), at, start) };
+      if (w.span) job.span = startSpan(SPAN.request, { [SPAN_ATTR.server]: w.slot.addr.label, [SPAN_ATTR.serverId]: w.slot.serverId, [SPAN_ATTR.rangeStart]: at + start, [SPAN_ATTR.rangeLength]: len - start, [SPAN_ATTR.kind]: a.reason }, w.span);
       this.jobs.add(job);
       w.lastIssueAt = performance.now();
-      job.req = conn.get(this.opts.file, grid.start(p) + start, len - start, job);
+      job.req = conn.get(this.s.requestNames[file], at + start, len - start, job);
     }
   }
 
@@ -202,7 +218,7 @@ export class DownloadSession {
     // streaming must not change what the verifier reads or what was verified
     if (job.cancelled || !this.life.active || job.gen !== pm.generation(job.piece) || pm.isDone(job.piece) || pm.isVerifying(job.piece)) return;
     try {
-      this.s.plan.part.write(buf, start, end, pos);
+      this.store.write(job.file, buf, start, end, pos);
     } catch (err) {
       this.fail(err as Error);
       return;
@@ -268,7 +284,7 @@ export class DownloadSession {
       this.sched.finished(p, w.id);
       return;
     }
-    const digest = digestAt(this.info.digests, p);
+    const digest = digestAt(this.grid.digests, p);
     const input = { verify: this.opts.verify, soleWriter: job !== undefined && this.jobs.soleWriter(p, job), generation: pm.generation(p), length: this.grid.length(p), job: job && { streaming: job.hash !== undefined, gen: job.gen, start: job.start, written: job.written } };
     const method = checkMethod(input);
     const sole = blameable(input);
@@ -278,7 +294,7 @@ export class DownloadSession {
       job.hash = undefined;
     } else {
       if (job) this.dropHash(job);
-      check = method === 'none' ? Promise.resolve(true) : this.verifier.verify(this.grid.start(p), this.grid.length(p), digest);
+      check = method === 'none' ? Promise.resolve(true) : this.readBack(p);
     }
     check.then((ok) => this.verified(p, w, ok, sole), (err: Error) => this.fail(err));
   }
@@ -293,7 +309,7 @@ export class DownloadSession {
       this.pm.markDone(p);
       this.sched.completed(p);
       this.events.pieceVerified(w.slot.serverId);
-      this.maybeComplete();
+      this.pieceDone(p);
     } else {
       this.pm.reset(p);
       const n = (this.failures.get(p) ?? 0) + 1;
@@ -319,8 +335,15 @@ export class DownloadSession {
 
   /** A piece counted as done does not match on disk: it goes back to be fetched. */
   private refetch(p: number): void {
+    if (this.pm.isDone(p)) this.files.undone(p);
     this.pm.unmark(p);
     this.sched.requeue(p);
+  }
+
+  /** Piece p read back from its part file and checked against its digest. */
+  private readBack(p: number): Promise<boolean> {
+    const file = this.grid.fileOf(p);
+    return this.verifier.verify(this.store.readPath(file), this.grid.offsetInFile(p, file), this.grid.length(p), digestAt(this.grid.digests, p));
   }
 
   /**
@@ -375,9 +398,7 @@ export class DownloadSession {
 
   private saveState(): Promise<void> {
     if (this.saving) return this.saving;
-    const { part, store } = this.s.plan;
-    const snapshot = { size: this.info.size, pieceSize: this.info.pieceSize, pieceCount: this.grid.count, contentId: this.info.contentId, done: this.pm.done.clone(), partial: this.pm.partials() };
-    this.saving = store.save(snapshot, () => (this.opts.fsync ? part.sync() : Promise.resolve()), this.opts.fsync).finally(() => { this.saving = undefined; });
+    this.saving = this.store.save(this.pm).finally(() => { this.saving = undefined; });
     return this.saving;
   }
 
@@ -419,7 +440,7 @@ export class DownloadSession {
     // re-checks them instead of fetching them again
     await this.saveState().catch((e: Error) => this.log.error('could not save the resume state', { error: e.message }));
     await this.verifier.close();
-    this.s.plan.part.close();
+    this.store.close();
     this.s.lock.release();
   }
 
@@ -430,18 +451,46 @@ export class DownloadSession {
     this.pool.close();
   }
 
-  /** Every piece verified (resumed ones re-checked, the read-back done if asked): rename into place. */
-  private maybeComplete(): void {
-    if (!this.pm.complete || !this.resumedCheck.done || this.outputCheck) return;
-    const phase = this.life.phase;
-    if (phase !== 'DOWNLOADING' && phase !== 'STALLED' && phase !== 'PAUSED') return;
-    if (this.opts.verifyOutput && !this.outputVerified) {
-      this.outputCheck = this.checkOutput().finally(() => {
-        this.outputCheck = undefined;
-        this.maybeComplete();
+  // ---------- files into place ----------
+  private pieceDone(p: number): void {
+    const file = this.files.done(p);
+    if (file !== undefined) this.fileReady(file);
+  }
+
+  /** Files whose pieces are all verified, once the resumed pieces are checked (at the start, and when that check ends). */
+  private placeReadyFiles(): void {
+    for (const f of this.files.ready()) this.fileReady(f);
+    this.maybeComplete();
+  }
+
+  /**
+   * Every piece of file f is verified: read it back first with --verify-output, then put it into
+   * place. Pieces kept from the earlier run are checked (ResumedCheck) before any file goes.
+   */
+  private fileReady(f: number): void {
+    if (!this.resumedCheck.done || !this.files.isReady(f) || this.outputChecks.has(f) || !this.life.active) return;
+    if (this.opts.verifyOutput && !this.files.readBack(f)) {
+      this.outputChecks.add(f);
+      void this.checkOutput(f).finally(() => {
+        this.outputChecks.delete(f);
+        this.fileReady(f);
       });
       return;
     }
+    this.files.placing(f);
+    this.placing++;
+    this.store.fileComplete(f).then(() => {
+      this.placing--;
+      this.files.placed(f);
+      this.maybeComplete();
+    }, (err: Error) => { this.placing--; this.fail(err); });
+  }
+
+  /** Every file in place (or, for one file, ready for its rename): the end of the run. */
+  private maybeComplete(): void {
+    if (!this.pm.complete || !this.resumedCheck.done || !this.files.allPlaced || this.placing > 0) return;
+    const phase = this.life.phase;
+    if (phase !== 'DOWNLOADING' && phase !== 'STALLED' && phase !== 'PAUSED') return;
     this.life.to('COMMITTING');
     this.ending = this.commit().then((r) => {
       this.life.to('DONE');
@@ -460,47 +509,61 @@ export class DownloadSession {
     this.stopWork();
     if (this.saving) await this.saving.catch(() => undefined);
     await this.verifier.close();
-    const { part, store } = this.s.plan;
-    await part.commit(this.opts.fsync, () => store.remove());
+    await this.store.finish();
     this.s.lock.release();
     return {
-      path: this.s.outPath,
-      size: this.info.size,
+      path: this.store.outPath,
+      size: this.grid.size,
+      set: this.s.isSet,
+      files: this.grid.files.length,
       seconds: (performance.now() - this.s.startedAt) / 1000,
       bytesReceived: this.bytesReceived,
       resumedBytes: this.resumedBytes,
-      contentId: this.info.contentId.toString('hex'),
+      contentId: this.s.contentId.toString('hex'),
       outcome: 'downloaded',
     };
   }
 
-  /** --verify-output: every piece of the part file read back and checked; bad ones are fetched again. */
-  private async checkOutput(): Promise<void> {
+  /** --verify-output: every piece of file f read back from its part file and checked; bad ones are fetched again. */
+  private async checkOutput(f: number): Promise<void> {
+    const file = this.grid.files[f];
+    const { first } = this.grid.piecesOf(f);
+    const grid = new PieceGrid(file.size, this.grid.pieceSize);
     let bad: number[];
     try {
-      ({ bad } = await checkPieces(this.s.plan.part.path, this.grid, this.info.digests));
+      ({ bad } = await checkPieces(this.store.readPath(f), grid, file.digests));
     } catch (err) {
       this.fail(classify(err));
       return;
     }
-    this.log.info(`--verify-output: read the part file back, ${this.grid.count - bad.length} of ${this.grid.count} pieces match`, { bad: bad.length });
+    const where = this.grid.files.length > 1 ? ` of ${file.name}` : '';
+    this.log.info(`--verify-output: read the part file${where} back, ${grid.count - bad.length} of ${grid.count} pieces match`, { bad: bad.length });
     if (bad.length === 0) {
-      this.outputVerified = true;
+      this.files.readBackDone(f);
       return;
     }
-    if (++this.outputRounds >= MAX_OUTPUT_CHECKS) {
-      this.fail(new MsdError('E_VERIFY', `--verify-output found pieces that no longer match in the part file ${MAX_OUTPUT_CHECKS} times (${bad.length} the last time); the disk may be damaging data`));
+    const rounds = (this.outputRounds.get(f) ?? 0) + 1;
+    this.outputRounds.set(f, rounds);
+    if (rounds >= MAX_OUTPUT_CHECKS) {
+      this.fail(new MsdError('E_VERIFY', `--verify-output found pieces that no longer match in the part file${where} ${MAX_OUTPUT_CHECKS} times (${bad.length} the last time); the disk may be damaging data`));
       return;
     }
-    for (const p of bad) this.refetch(p);
+    for (const k of bad) this.refetch(first + k);
     this.fillAll();
   }
 
   // ---------- views ----------
+  /** Files with requests out now. */
+  private inFlightFiles(): Set<number> {
+    const files = new Set<number>();
+    for (const w of this.pool.workers) for (const j of this.jobs.ofWorker(w.id)) if (!j.cancelled) files.add(j.file);
+    return files;
+  }
+
   progress(): ProgressView {
     const now = performance.now();
     return progressView({
-      file: this.info.name, output: this.s.outPath, grid: this.grid, isDone: (p) => this.pm.isDone(p), doneBytes: this.pm.doneBytes,
+      file: this.s.label, output: this.store.outPath, grid: this.grid, set: this.s.isSet ? this.files.progress(this.inFlightFiles(), (p) => (this.pm.isDone(p) ? this.grid.length(p) : this.pm.haveBytes(p))) : undefined, isDone: (p) => this.pm.isDone(p), doneBytes: this.pm.doneBytes,
       piecesDone: this.pm.done.count, bytesPerSecond: this.rates.rate, state: this.life.state, now, stallTimeoutMs: this.opts.stallTimeoutMs,
       servers: this.pool.slots.map((slot) => {
         const workers = this.pool.workersOf(slot);

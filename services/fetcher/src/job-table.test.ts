@@ -2,7 +2,7 @@
 import { Job, JobTable } from './job-table';
 
 function job(piece: number, worker: number): Job {
-  return { piece, gen: 0, start: 0, worker, written: 0, cancelled: false, span: undefined, req: undefined, hash: undefined };
+  return { piece, file: 0, gen: 0, start: 0, worker, written: 0, cancelled: false, span: undefined, req: undefined, hash: undefined };
 }
 
 describe('JobTable', () => {

@@ -9,6 +9,8 @@ import type { HashChannel } from './verifier';
 
 export interface Job {
   readonly piece: number;
+  /** The file (of the SetLayout) the piece is in: where its bytes are written. */
+  readonly file: number;
   /** PieceMap generation of the piece when the request was made: a reset piece ignores older bytes. */
   readonly gen: number;
   /** Piece-relative offset the request starts at (resumed bytes before it are on disk already). */

@@ -52,6 +52,7 @@ async function fetchFile(c: FetcherConfig, log: Logger, env: NodeJS.ProcessEnv):
   const publish = (): void => {
     const v = download.progress();
     metrics.setProgress(v.bytesDone, v.size, v.etaSeconds > 0 ? v.etaSeconds : 0);
+    metrics.setFiles(v.set?.files ?? 1, v.set?.filesComplete ?? (v.state === 'DONE' ? 1 : 0));
     metrics.setState(v.state.toLowerCase());
   };
   const metricsTimer = setInterval(publish, 1000);
@@ -85,7 +86,7 @@ async function fetchFile(c: FetcherConfig, log: Logger, env: NodeJS.ProcessEnv):
     stopProgress();
     await finishObservability(true);
     process.stdout.write(`${resultLine(r, opts.verify)}\n`);
-    log.info(r.outcome === 'already-complete' ? 'already complete' : 'download complete', { path: r.path, size: r.size, seconds: Number(r.seconds.toFixed(3)), bytesReceived: r.bytesReceived, resumedBytes: r.resumedBytes, outcome: r.outcome });
+    log.info(r.outcome === 'already-complete' ? 'already complete' : 'download complete', { path: r.path, ...(r.set ? { files: r.files } : {}), size: r.size, seconds: Number(r.seconds.toFixed(3)), bytesReceived: r.bytesReceived, resumedBytes: r.resumedBytes, outcome: r.outcome });
     return ExitCode.OK;
   } catch (err) {
     stopProgress();
@@ -104,6 +105,8 @@ export function downloadOptions(c: FetcherConfig): DownloadOptions {
   return {
     servers,
     file: c.file,
+    include: c.include,
+    exclude: c.exclude,
     output: c.output,
     resume: c.resume,
     onBadState: c.onBadState,
@@ -136,9 +139,10 @@ function controlTarget(d: Download): FetcherControlTarget {
 
 /** The one line on stdout that says how the run ended. */
 export function resultLine(r: DownloadResult, verify: boolean): string {
-  if (r.outcome === 'already-complete') return `${r.path} is already complete: ${r.size} bytes (${formatBytes(r.size)}), every piece checked against the servers' digests, nothing downloaded; content ${r.contentId}`;
+  const files = r.set ? `${r.files} files, ` : '';
+  if (r.outcome === 'already-complete') return `${r.path} is already complete: ${files}${r.size} bytes (${formatBytes(r.size)}), every piece checked against the servers' digests, nothing downloaded; content ${r.contentId}`;
   const rate = (r.size - r.resumedBytes) / Math.max(r.seconds, 1e-6);
-  return `fetched ${r.path}: ${r.size} bytes (${formatBytes(r.size)}) in ${r.seconds.toFixed(2)} s, ${formatRate(rate)}, every piece verified${verify ? '' : ' (verification OFF)'}${r.resumedBytes ? `, ${formatBytes(r.resumedBytes)} resumed and checked again` : ''}; content ${r.contentId}`;
+  return `fetched ${r.path}: ${files}${r.size} bytes (${formatBytes(r.size)}) in ${r.seconds.toFixed(2)} s, ${formatRate(rate)}, every piece verified${verify ? '' : ' (verification OFF)'}${r.resumedBytes ? `, ${formatBytes(r.resumedBytes)} resumed and checked again` : ''}; content ${r.contentId}`;
 }
 
 function refuseWhenFinal(d: Download): void {

@@ -33,8 +33,13 @@ export type ReassignReason = 'steal' | 'timeout' | 'error' | 'hedge';
 export type PieceFailureReason = 'digest';
 
 export interface DownloadResult {
+  /** The file, or the directory of a set. */
   path: string;
+  /** Bytes of every file. */
   size: number;
+  /** A directory download (of `files` files), or one file. */
+  set: boolean;
+  files: number;
   seconds: number;
   bytesReceived: number;
   resumedBytes: number;

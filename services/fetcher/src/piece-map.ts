@@ -3,7 +3,7 @@
  * start that are not yet verified (`have`), and a generation that invalidates writers of an
  * attempt that failed verification. Pure state, no I/O.
  */
-import { Bitfield, PieceGrid } from '@msd/common';
+import { Bitfield, type PieceLayout } from '@msd/common';
 
 export class PieceMap {
   readonly done: Bitfield;
@@ -12,7 +12,7 @@ export class PieceMap {
   private readonly verifying: Uint8Array;
   private doneBytesTotal = 0;
 
-  constructor(readonly grid: PieceGrid, done?: Bitfield, partial?: ReadonlyMap<number, number>) {
+  constructor(readonly grid: PieceLayout, done?: Bitfield, partial?: ReadonlyMap<number, number>) {
     this.done = done ? done.clone() : new Bitfield(grid.count);
     this.have = new Float64Array(grid.count);
     this.gen = new Uint32Array(grid.count);

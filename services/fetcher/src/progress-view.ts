@@ -2,7 +2,7 @@
  * The progress the display, the control API and the metrics show, computed from plain inputs:
  * per-segment bytes done (the i-th starting run), per-server speed and status. Pure.
  */
-import type { PieceGrid } from '@msd/common';
+import type { PieceLayout, SetProgress } from '@msd/common';
 import { isFinal, type DownloadState, type ProgressView, type SegmentView, type ServerStatusWord } from './model';
 import type { Standing } from './server-pool';
 import { looksStalled, type Activity } from './stall-watchdog';
@@ -20,7 +20,9 @@ export interface ServerInput {
 export interface ProgressInput {
   file: string;
   output: string;
-  grid: PieceGrid;
+  grid: PieceLayout;
+  /** A directory download's files (absent for one file). */
+  set?: SetProgress;
   isDone: (p: number) => boolean;
   doneBytes: number;
   piecesDone: number;
@@ -51,6 +53,7 @@ export function progressView(i: ProgressInput): ProgressView {
     etaSeconds: i.bytesPerSecond > 0 ? (grid.size - i.doneBytes) / i.bytesPerSecond : -1,
     state: i.state,
     segments,
+    ...(i.set ? { set: i.set } : {}),
     servers: i.servers.map((s) => ({ label: s.label, serverId: s.serverId, bytes: s.bytes, bytesPerSecond: s.bytesPerSecond, status: serverStatus(s, i.state, i.now, i.stallTimeoutMs) })),
   };
 }

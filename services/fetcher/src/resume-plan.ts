@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import { Bitfield, checkPieces, FileInfo, formatBytes, Logger, MsdError, PieceGrid, sameContent } from '@msd/common';
 import { PartFile } from './part-file';
-import { StateStore } from './state-store';
+import type { ResumeState } from './resume-state';
+import { FILE_STATE, StateStore } from './state-store';
 
 export type ResumePolicy = 'reverify' | 'restart' | 'fail';
 
@@ -23,7 +24,7 @@ export interface ResumeInput {
 
 export interface ResumePlan {
   part: PartFile;
-  store: StateStore;
+  store: StateStore<ResumeState>;
   done: Bitfield;
   partial: Map<number, number>;
   /**
@@ -35,7 +36,7 @@ export interface ResumePlan {
 
 export async function planResume(i: ResumeInput): Promise<ResumePlan> {
   const partPath = `${i.outPath}.part`;
-  const store = new StateStore(partPath);
+  const store = new StateStore(partPath, FILE_STATE);
   const partExists = fs.existsSync(partPath);
   const partSize = partExists ? fs.statSync(partPath).size : 0;
   const fresh = async (): Promise<ResumePlan> => {

@@ -5,7 +5,7 @@
  * takes servers out of the run (dropped: other content; banned: too many bad pieces). What work a
  * connection gets is the session's: the pool tells it through `PoolHost`.
  */
-import { endSpan, errorMessage, FileInfo, Logger, MsdError, sameContent, SPAN, SPAN_ATTR, startSpan } from '@msd/common';
+import { type ContentKey, endSpan, errorMessage, Logger, MsdError, sameContent, SPAN, SPAN_ATTR, startSpan } from '@msd/common';
 import type { Context, Span } from '@opentelemetry/api';
 import { Backoff, RECONNECT_BACKOFF } from './backoff';
 import { BodySink, ConnectionError, ConnectionOptions, ServerConnection } from './connection';
@@ -67,8 +67,12 @@ export interface PoolOptions {
   connectionsPerServer: number;
   /** Servers found not to be segment servers: left out from the start. */
   excluded: ReadonlySet<ServerAddress>;
+  /**
+   * A reconnected server must still serve this: the file's request name and content (for a set,
+   * its first file: a server that changed any other file is caught piece by piece, by the digests).
+   */
   file: string;
-  info: FileInfo;
+  info: ContentKey;
   connection: () => ConnectionOptions;
   sink: BodySink<Job>;
   traceContext: Context;
@@ -114,7 +118,7 @@ export class ServerPool {
       if (!sameContent(info, this.o.info)) {
         conn.destroy();
         const want = this.o.info;
-        this.leave(w.slot, 'dropped', `now serves different content (${info.size} bytes, content ${info.contentId.toString('hex').slice(0, 16)}; expected ${want.size} bytes, content ${want.contentId.toString('hex').slice(0, 16)})`);
+        this.leave(w.slot, 'dropped', `now serves different content${this.o.file ? ` for ${this.o.file}` : ''} (${info.size} bytes, content ${info.contentId.toString('hex').slice(0, 16)}; expected ${want.size} bytes, content ${want.contentId.toString('hex').slice(0, 16)})`);
         return;
       }
       if (!this.host.active() || w.slot.standing !== 'ok') { conn.destroy(); return; }

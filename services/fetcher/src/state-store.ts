@@ -1,5 +1,6 @@
 /**
- * Saving and loading the resume state beside the part file, crash-safe:
+ * Saving and loading a resume state (`BASE.state`: beside the part file for one file, in the
+ * output directory for a set), crash-safe:
  * data fdatasync → write temp file → fsync → rename over the old state → fsync the directory.
  * A crash at any step leaves either the old state or the new one, never a torn file.
  */
@@ -16,20 +17,28 @@ const fsync = promisify(fs.fsync);
 const close = promisify(fs.close);
 const rename = promisify(fs.rename);
 
-export type LoadResult =
+export type LoadResult<T> =
   | { kind: 'none' }
-  | { kind: 'ok'; state: ResumeState }
+  | { kind: 'ok'; state: T }
   | { kind: 'damaged'; reason: string };
 
-export class StateStore {
+/** A state's byte form; decode throws StateDecodeError for bytes it cannot trust. */
+export interface StateCodec<T> {
+  encode(state: T): Buffer;
+  decode(bytes: Buffer): T;
+}
+
+export const FILE_STATE: StateCodec<ResumeState> = { encode: encodeState, decode: decodeState };
+
+export class StateStore<T> {
   readonly path: string;
   private readonly tmp: string;
-  constructor(partPath: string) {
-    this.path = `${partPath}.state`;
-    this.tmp = `${partPath}.state.tmp`;
+  constructor(base: string, private readonly codec: StateCodec<T>) {
+    this.path = `${base}.state`;
+    this.tmp = `${base}.state.tmp`;
   }
 
-  load(): LoadResult {
+  load(): LoadResult<T> {
     let buf: Buffer;
     try {
       buf = fs.readFileSync(this.path);
@@ -38,7 +47,7 @@ export class StateStore {
       return { kind: 'damaged', reason: (err as Error).message };
     }
     try {
-      return { kind: 'ok', state: decodeState(buf) };
+      return { kind: 'ok', state: this.codec.decode(buf) };
     } catch (err) {
       if (err instanceof StateDecodeError) return { kind: 'damaged', reason: err.message };
       throw err;
@@ -46,10 +55,10 @@ export class StateStore {
   }
 
   /** `syncData` must make every byte the state claims durable before the state is written. */
-  async save(state: ResumeState, syncData: () => Promise<void>, durable = true): Promise<void> {
+  async save(state: T, syncData: () => Promise<void>, durable = true): Promise<void> {
     await syncData();
     try {
-      await writeFile(this.tmp, encodeState(state));
+      await writeFile(this.tmp, this.codec.encode(state));
       if (durable) {
         const fd = await open(this.tmp, 'r');
         try {

@@ -3,8 +3,9 @@
  * blocks the receive path. Two ways in:
  * - `channel()`: a receive ring for one connection; the socket reads into it, the thread hashes the
  *   body bytes of each request straight from it as they arrive (no read-back, no copy);
- * - `verify()`: reads a piece back from the part file (resume re-verification, or a piece that two
+ * - `verify()`: reads a piece back from a part file (resume re-verification, or a piece that two
  *   copies wrote to).
+ * Each read names its file (a set has one part file per file); a thread keeps a few open.
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -38,7 +39,7 @@ export class Verifier {
   private nextChannel = 1;
 
   /** The threads start on first use: a download that never verifies (--no-verify) never pays for them. */
-  constructor(private readonly partPath: string, private readonly threads = Math.max(1, Math.min(4, os.availableParallelism() - 1))) {}
+  constructor(private readonly threads = Math.max(1, Math.min(4, os.availableParallelism() - 1))) {}
 
   private get workers(): Worker[] {
     if (this.pool.length > 0) return this.pool;
@@ -46,13 +47,13 @@ export class Verifier {
     for (let i = 0; i < this.threads; i++) {
       // a small young generation: the thread allocates little that lives, and its heap must not
       // grow with the length of the download
-      const w = new Worker(script, { workerData: { path: this.partPath }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+      const w = new Worker(script, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       w.unref();
-      w.on('message', (m: { id: number; ok: boolean; error?: { message: string; code?: string } }) => {
+      w.on('message', (m: { id: number; ok: boolean; error?: { message: string; code?: string; path: string } }) => {
         const wt = this.waiting.get(m.id);
         this.waiting.delete(m.id);
         // a local read failure is the disk's, never the server's: it must not count as a bad digest
-        if (m.error) wt?.reject(fileError('cannot read back', this.partPath, Object.assign(new Error(m.error.message), { code: m.error.code })));
+        if (m.error) wt?.reject(fileError('cannot read back', m.error.path, Object.assign(new Error(m.error.message), { code: m.error.code })));
         else wt?.resolve(m.ok);
       });
       w.on('error', (err) => {
@@ -65,12 +66,12 @@ export class Verifier {
     return this.pool;
   }
 
-  verify(offset: number, length: number, expected: Buffer): Promise<boolean> {
+  verify(file: string, offset: number, length: number, expected: Buffer): Promise<boolean> {
     const workers = this.workers;
     let best = 0;
     for (let i = 1; i < this.load.length; i++) if (this.load[i] < this.load[best]) best = i;
     this.load[best]++;
-    return this.ask(workers[best], { op: 'verify', offset, length, expected: new Uint8Array(expected) }).finally(() => { this.load[best]--; });
+    return this.ask(workers[best], { op: 'verify', path: file, offset, length, expected: new Uint8Array(expected) }).finally(() => { this.load[best]--; });
   }
 
   /** A receive ring for one connection, served by one thread (so its bytes are hashed in order). */
@@ -144,10 +145,10 @@ export class HashChannel implements ReceiveRing {
     }, 1);
   }
 
-  /** Starts hashing a request's body; `prefix` bytes before it are read from the part file first. */
-  begin(pieceOffset: number, prefix: number): number {
+  /** Starts hashing a request's body; `prefix` bytes before it are read from the part file `file` first. */
+  begin(file: string, pieceOffset: number, prefix: number): number {
     const job = this.nextJob++;
-    this.worker.postMessage({ op: 'begin', ch: this.id, job, offset: pieceOffset, prefix });
+    this.worker.postMessage({ op: 'begin', ch: this.id, job, path: file, offset: pieceOffset, prefix });
     return job;
   }
 
