@@ -11,9 +11,9 @@ import { Verifier } from './verifier';
 test('a read error on the part file rejects with E_IO naming the file', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msd-verify-err-'));
   // a directory opens for reading on Linux, and every read of it fails with EISDIR
-  const v = new Verifier(dir, 1);
+  const v = new Verifier(1);
   try {
-    const err = await v.verify(0, 1024, Buffer.alloc(32)).then(() => undefined, (e: unknown) => e);
+    const err = await v.verify(dir, 0, 1024, Buffer.alloc(32)).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(MsdError);
     expect((err as MsdError).code).toBe('E_IO');
     expect((err as MsdError).exitCode).toBe(ExitCode.IO);
@@ -28,9 +28,9 @@ test('a short read (the part file cut under it) is a bad digest, not an error', 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'msd-verify-err-'));
   const file = path.join(dir, 'part');
   fs.writeFileSync(file, Buffer.alloc(100));
-  const v = new Verifier(file, 1);
+  const v = new Verifier(1);
   try {
-    await expect(v.verify(0, 1024, Buffer.alloc(32))).resolves.toBe(false);
+    await expect(v.verify(file, 0, 1024, Buffer.alloc(32))).resolves.toBe(false);
   } finally {
     await v.close();
     fs.rmSync(dir, { recursive: true });
