@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { randomFile, removeDir, sha256File, tempDir } from '../helpers/files';
+import { makeTree } from '../helpers/served-directory';
 import { FETCHER_BIN, freePorts, killAll, run, startServerSet, type ServerSet } from '../helpers/processes';
 import { cardinality, FORBIDDEN_LABELS } from './support/cardinality';
 import { checkPanelQueries, loadDashboard, resolveVariables, type Dashboard } from './support/dashboard-queries';
@@ -100,6 +101,12 @@ describe('dashboard, Pushgateway and traces with the real segment-server and fet
     expect(failed).toEqual(['Bytes sent per server']);
   });
 
+  it('counts a single-file download as a set of one file, complete at the end (the Files complete panel)', async () => {
+    const files = await prom.query('max(msd_fetcher_set_files{source="pushgateway"})');
+    const complete = await prom.query('max(msd_fetcher_set_files_complete{source="pushgateway"})');
+    expect([Number(files[0]?.value?.[1]), Number(complete[0]?.value?.[1])]).toEqual([1, 1]);
+  });
+
   it('has per-segment throughput for every segment', async () => {
     const series = await prom.queryRange('sum by (segment) (rate(msd_fetcher_received_bytes_total{job="scrape-fetcher"}[4s]))', startSec, endSec, 1);
     expect(series.map((s) => s.metric.segment).sort()).toEqual([...Array(SERVERS).keys()].map(String).sort());
@@ -155,6 +162,22 @@ describe('dashboard, Pushgateway and traces with the real segment-server and fet
       expect(r.attributes['msd.bytes']).toBeGreaterThan(0);
     }
     expect(new Set(ok.map((r) => r.attributes['msd.server.id'])).size).toBe(SERVERS);
+  });
+
+  it('counts the files of a directory download, pushed at the end (the Files row of the dashboard)', async () => {
+    const tree = join(dir, 'tree');
+    const names = makeTree(tree, { 'config.json': 300, 'weights/a.bin': 2 * 1024 * 1024 + 5, 'weights/b.bin': 1024 * 1024, 'tokenizer/vocab.txt': 77, 'empty.txt': 0 });
+    const set = await startServerSet(tree, 2);
+    try {
+      const fetcher = run(FETCHER_BIN, ['-o', join(dir, 'tree.out'), '-p', ...set.ports.map(String), '--exclude', 'tokenizer/**', '--pushgateway-url', gateway.url]);
+      expect((await fetcher.exited).code).toBe(0);
+    } finally {
+      await set.stop();
+    }
+    const kept = names.filter((n) => !n.startsWith('tokenizer/')).length; // 4, the 0-byte file included
+    await prom.waitFor('msd_fetcher_set_files_complete{source="pushgateway"}', (v) => v === kept, 15000);
+    const files = await prom.query('max(msd_fetcher_set_files{source="pushgateway"})');
+    expect(Number(files[0]?.value?.[1])).toBe(kept);
   });
 
   it('exports nothing when OTEL_TRACES_EXPORTER=none, even with an endpoint set', async () => {
