@@ -16,6 +16,7 @@ const { peerCases } = require('./peer-cases');
 const { ourCases } = require('./our-cases');
 const { indexCases } = require('./index-cases');
 const { resumeCases } = require('./resume-cases');
+const { setCases, setFloors } = require('./set-cases');
 const { memoryCases, sizeText } = require('./memory-cases');
 const { ServerPool } = require('./server-pool');
 const { runRounds } = require('./runner');
@@ -75,8 +76,9 @@ async function main() {
   const pool = new ServerPool();
   const peers = peerCases(source, { workDir, timeoutFor: opts.timeoutFor, iperfSeconds: opts.iperfSeconds, nginxWorkers: opts.nginxWorkers });
   const memory = memoryCases(source, { workDir, timeoutFor: opts.timeoutFor, bigSize: opts.bigSize, clients: opts.clients, clientsSize: opts.clientsSize });
-  const keep = (/** @type {import('./bench-case').BenchCase} */ c) => !opts.casesFilter || opts.casesFilter.test(c.id);
-  const main = [...peers.cases, ...ourCases(source, pool, { workDir, ...opts }), ...resumeCases(source, pool, { workDir, ...opts }), ...indexCases(source, { workDir, ...opts })].filter(keep);
+  const sets = setCases(source, pool, { workDir, ...opts });
+  const keep = (/** @type {import('./bench-case').BenchCase} */ c) => (!opts.casesFilter || opts.casesFilter.test(c.id)) && (!opts.onlyGroups || opts.onlyGroups.includes(c.group));
+  const main = [...peers.cases, ...ourCases(source, pool, { workDir, ...opts }), ...resumeCases(source, pool, { workDir, ...opts }), ...indexCases(source, { workDir, ...opts }), ...sets.cases].filter(keep);
   const mem = memory.cases.filter(keep);
   const started = new Date();
   try {
@@ -84,6 +86,7 @@ async function main() {
     await runRounds(main, { workDir, runs: opts.runs, warmup: opts.warmup, log });
     await peers.stop();
     await pool.stopAll();
+    sets.stop();
     if (mem.length) {
       log(`bench: memory cases x ${opts.memRuns} run${opts.memRuns > 1 ? 's' : ''}`);
       await runRounds(mem, { workDir, runs: opts.memRuns, warmup: 0, log });
@@ -91,12 +94,13 @@ async function main() {
   } finally {
     await peers.stop();
     await pool.stopAll();
+    sets.stop();
     await memory.stop();
   }
 
   const all = [...main, ...mem];
   const rows = summarize(all);
-  const floors = checkFloors(rows);
+  const floors = [...checkFloors(rows), ...setFloors(rows)];
   const heading =
     `multi-server-downloader benchmark: ${sizeText(opts.size)} ${opts.sparse ? 'sparse' : 'random'} file, ${opts.runs} run${opts.runs > 1 ? 's' : ''} after ${opts.warmup} warm-up, ` +
     `${os.cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}${opts.quick ? ' [--quick: sizes too small for the figures to mean anything]' : ''}`;

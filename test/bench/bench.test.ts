@@ -39,6 +39,10 @@ const ROW_KINDS = [
   'index:warm-big',
   'index:warm-sparse',
   'index:sha256sum-sparse',
+  'set:one-file',
+  'set:1000-files',
+  'set:30-files',
+  'set:10000-files',
 ];
 
 interface Run {

@@ -20,6 +20,8 @@ const HELP = `usage: node test/bench/bench.js [options]   (or: make bench BENCH_
   --iperf-seconds S      duration of each iperf3 run (default 2)
   --nginx-workers N      nginx worker_processes (default auto)
   --cases REGEX          run only the cases whose id matches (ids are in the JSON)
+  --only LIST            run only these sections (comma-separated): ceiling, peers, ours, sweep,
+                         unequal, memory, index, set (e.g. --only set: the directory rows)
   --baseline DIR         another checkout of this repository, built (e.g. \`git worktree add DIR
                          COMMIT\`, then make build there): its servers and fetcher run the headline
                          rows (verify on, --no-verify) beside ours, in the same rounds
@@ -53,6 +55,17 @@ function parseList(text, what) {
   return text.split(',').map((t) => Math.trunc(parseNumber(t, what, 1)));
 }
 
+/** The report's sections, as the cases' `group` names them. */
+const GROUPS = ['ceiling', 'peers', 'ours', 'sweep', 'unequal', 'memory', 'index', 'set'];
+
+/** @param {string} text @returns {string[]} */
+function parseGroups(text) {
+  const groups = text.split(',').map((g) => g.trim());
+  const unknown = groups.filter((g) => !GROUPS.includes(g));
+  if (unknown.length) throw new Error(`--only: "${unknown.join(', ')}" is not a section; the sections are ${GROUPS.join(', ')}`);
+  return groups;
+}
+
 /**
  * @typedef {ReturnType<typeof parseBenchArgs>} BenchOptions
  * @param {string[]} argv
@@ -77,6 +90,7 @@ function parseBenchArgs(argv) {
       'iperf-seconds': { type: 'string' },
       'nginx-workers': { type: 'string', default: 'auto' },
       cases: { type: 'string' },
+      only: { type: 'string' },
       baseline: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'string' },
@@ -112,6 +126,7 @@ function parseBenchArgs(argv) {
     iperfSeconds: parseNumber(values['iperf-seconds'] || (q ? '1' : '2'), '--iperf-seconds', 1),
     nginxWorkers: values['nginx-workers'],
     casesFilter: values.cases ? new RegExp(values.cases) : null,
+    onlyGroups: values.only ? parseGroups(values.only) : null,
     baseline: values.baseline ? require('node:path').resolve(values.baseline) : null,
     /** @param {number} bytes @returns {number} ms a run moving `bytes` may take */
     timeoutFor: (bytes) => 1000 * (timeoutS !== null ? timeoutS : 60 + bytes / 10e6),

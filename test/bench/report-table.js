@@ -24,6 +24,7 @@ const GROUP_TITLES = /** @type {Record<string, string>} */ ({
   unequal: 'unequal servers (one at a quarter rate)',
   memory: 'memory (RSS cli: largest fetcher; CPU cli: all fetchers)',
   index: 'index (page cache; MB/s = bytes hashed, or served from the cache, per second)',
+  set: 'set (a whole directory from 4 servers, no --file; verify on, --no-fsync)',
 });
 
 /** @param {number | null} x @param {number} digits */
@@ -69,7 +70,7 @@ function renderReport(rows, floors, heading) {
     '  memory rows: VmHWM of the one fresh server). CPU: user + system seconds, median. x peer: median wall / peer median wall, this run.',
   );
   if (floors.length) {
-    out.push('', 'floors (issues 3 and 4):');
+    out.push('', 'floors (issues 3, 4 and 16):');
     for (const f of floors) out.push(`  ${f.pass ? 'PASS' : 'MISS'}  ${f.floor.padEnd(52)} ${f.value}`);
   }
   return out.join('\n');
