@@ -63,7 +63,7 @@ test('10,000 files of 10-100 bytes whose listing needs more than one LIST page: 
   expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr.slice(-3000) }).toEqual({ code: 0, stderr: '' });
   expect(treeDifferences(src, out, isLock)).toEqual([]);
   expect(leftovers(out)).toEqual([]);
-  expect(bytesReceived(r.logs)).toBe(treeBytes(spec));
+  expect(bytesReceived(r.logs)).toBeGreaterThanOrEqual(treeBytes(spec)); // more when the end game fetched a piece twice
   const last = lastLine(r.logs);
   expect({ last, namesCounts: namesCounts(last, 10_000, treeBytes(spec)) }).toMatchObject({ namesCounts: true });
 }, 300_000);
