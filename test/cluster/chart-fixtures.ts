@@ -19,12 +19,17 @@ export interface Preconditions {
   set: string[];
   /** Content every server must serve, when the test put it there. */
   sha256?: string;
+  /**
+   * A directory fetched whole (source.file and fetcher.file empty): the tree put on the source
+   * claim, relative path -> SHA-256, and the paths the values' include/exclude select from it.
+   */
+  tree?: { files: Record<string, string>; selected: string[] };
   stop(): Promise<void>;
 }
 
 interface Values {
   source?: { type?: string; file?: string; subPath?: string; existingClaim?: string; http?: { url?: string } };
-  fetcher?: { file?: string; enabled?: boolean; output?: { existingClaim?: string } };
+  fetcher?: { file?: string; include?: string[]; exclude?: string[]; enabled?: boolean; output?: { existingClaim?: string } };
   auth?: { existingSecret?: string; secretKey?: string };
 }
 
@@ -48,6 +53,38 @@ const podSpecsOf = (objects: K8sObject[]): PodSpec[] =>
 /** A served file of a few pieces with a ragged end. */
 export const SOURCE_BYTES = 3 * 1024 * 1024 + 4321;
 
+/**
+ * What a directory source holds in these tests: a model's usual shapes (nested, a multi-piece
+ * shard, a 0-byte file, scratch files a glob should leave out). Relative path -> size.
+ */
+const DIRECTORY_TREE: Record<string, number> = {
+  'config.json': 512,
+  'weights/model-00001.safetensors': SOURCE_BYTES,
+  'weights/model-00002.safetensors': 1024 * 1024,
+  'tokenizer/vocab.txt': 4321,
+  'tokenizer/added_tokens.json': 0,
+  'weights/.cache/partial.tmp': 100,
+  'notes/draft.tmp': 10,
+  'README.md': 64,
+};
+
+/** The paths the fetcher keeps: any include (or none given) and no exclude, as it matches them. */
+export function selectFiles(names: string[], include: string[], exclude: string[]): string[] {
+  const any = (name: string, globs: string[]): boolean => globs.some((g) => path.posix.matchesGlob(name, g));
+  return names.filter((n) => (include.length === 0 || any(n, include)) && !any(n, exclude)).sort();
+}
+
+function writeTree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [rel, size] of Object.entries(DIRECTORY_TREE)) {
+    const bytes = randomBytes(size);
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), bytes);
+    out[rel] = createHash('sha256').update(bytes).digest('hex');
+  }
+  return out;
+}
+
 export async function createPreconditions(cluster: LocalCluster, namespace: string, valuesFile: string | undefined, rendered: K8sObject[]): Promise<Preconditions> {
   const values = readValues(valuesFile);
   const content = randomBytes(SOURCE_BYTES);
@@ -58,6 +95,8 @@ export async function createPreconditions(cluster: LocalCluster, namespace: stri
   const set: string[] = [];
   let server: http.Server | undefined;
   let put = false;
+  const wholeDirectory = !values.source?.file && !values.fetcher?.file;
+  let tree: Record<string, string> | undefined;
 
   // Claims the pods mount that the chart does not create: the source claim gets the file.
   const claimsCreated = renderedNames('PersistentVolumeClaim');
@@ -76,8 +115,11 @@ export async function createPreconditions(cluster: LocalCluster, namespace: stri
     if (isSource) {
       const target = path.join(dir, values.source?.subPath ?? '');
       mkdirSync(target, { recursive: true });
-      writeFileSync(path.join(target, fileName), content);
-      put = true;
+      if (wholeDirectory) tree = writeTree(target);
+      else {
+        writeFileSync(path.join(target, fileName), content);
+        put = true;
+      }
     }
   }
 
@@ -136,6 +178,7 @@ export async function createPreconditions(cluster: LocalCluster, namespace: stri
   return {
     set,
     ...(put ? { sha256 } : {}),
+    ...(tree ? { tree: { files: tree, selected: selectFiles(Object.keys(tree), values.fetcher?.include ?? [], values.fetcher?.exclude ?? []) } } : {}),
     stop: async () => {
       if (server) await new Promise<void>((r) => server?.close(() => r()));
     },

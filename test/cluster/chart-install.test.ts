@@ -1,4 +1,5 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CHART_DIR, ciValuesFiles, renderChart, type K8sObject } from '../chart/helm';
@@ -8,6 +9,7 @@ import { builtVersions } from './control-plane';
 import { KubeApiError, type KubeObject } from './kube-client';
 import { LocalCluster } from './local-cluster';
 import { isAlive } from './process-group';
+import { filesBelow } from '../helpers/served-directory';
 import { installMonitoringCrds } from './monitoring-crds';
 
 /**
@@ -118,6 +120,11 @@ describe.each(cases.map((c, i) => ({ ...c, i })))('helm install --wait with $nam
       const jobs = objects.filter((o) => o.kind === 'Job');
       for (const j of jobs) expect(await cluster.client.find(await objectPath(cluster, j, ns))).toBeDefined();
       expect(jobs.length).toBe(rendered.filter((o) => o.kind === 'Job').length);
+
+      // A directory fetched whole: the Job completes with exactly the selected files on its
+      // claim, byte for byte, relative paths kept, no .part or set state left; helm test checks
+      // every listed file on every server.
+      if (pre.tree) await checkDirectoryFetch(ns, release, jobs[0] as K8sObject, pre.tree);
     } finally {
       await pre.stop();
       // Free the node for the next case: its processes stop with the namespace.
@@ -125,6 +132,39 @@ describe.each(cases.map((c, i) => ({ ...c, i })))('helm install --wait with $nam
     }
   });
 });
+
+interface JobStatus extends KubeObject {
+  spec: { template: { spec: PodSpec } };
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+async function checkDirectoryFetch(ns: string, release: string, job: K8sObject, tree: { files: Record<string, string>; selected: string[] }): Promise<void> {
+  expect(tree.selected.length).toBeGreaterThan(1);
+  expect(tree.selected.length).toBeLessThan(Object.keys(tree.files).length);
+  const done = await cluster.client.waitFor(
+    `Job ${job.metadata.name} Complete`,
+    async () => {
+      const j = await cluster.client.get<JobStatus>(await objectPath(cluster, job, ns));
+      if (j.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True')) throw new Error(`Job ${job.metadata.name} failed: ${JSON.stringify(j.status)}\n${cluster.kubelet.describe()}`);
+      return j.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
+    },
+    120_000,
+    async () => cluster.kubelet.describe(),
+  );
+  const claim = (done.spec.template.spec.volumes ?? []).map((v) => v.persistentVolumeClaim?.claimName).find((c): c is string => Boolean(c)) as string;
+  const outDir = (await cluster.volumes.claimDir(ns, claim)) as string;
+  const onDisk = filesBelow(outDir);
+  expect(onDisk).not.toContain('.msd-set.state'); // removed once the set is complete
+  expect(onDisk.filter((f) => f !== '.msd-set.lock' && !f.startsWith('lost+found/'))).toEqual(tree.selected);
+  for (const f of tree.selected) expect(createHash('sha256').update(readFileSync(path.join(outDir, f))).digest('hex')).toBe(tree.files[f]);
+  const tested = await cluster.helm(['test', release, '-n', ns, '--timeout', '120s'], 180_000);
+  expect({ code: tested.code, stderr: tested.code === 0 ? '' : tested.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(tested.stdout).toMatch(/Phase:\s+Succeeded/);
+  const testPod = `${job.metadata.name.replace(/-fetcher-[0-9a-f]{8}$/, '')}-check-servers`;
+  const log = cluster.kubelet.logs(ns, testPod, 'check-servers');
+  expect(log).toMatch(/server 0 of \d+, \d+ files, \d+ bytes/);
+  expect(log).toMatch(/check-servers: all \d+ servers OK/);
+}
 
 describe('a broken chart is refused by the API server', () => {
   it('a privileged container is refused by Pod Security admission in a restricted namespace', async () => {
