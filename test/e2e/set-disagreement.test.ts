@@ -38,13 +38,17 @@ async function disagreeing(tag: string, change: (b: string) => void): Promise<{ 
   return { a: servers[0], b: servers[1] };
 }
 
+const disputed = path.join('sub', 'disputed.bin');
 test.each([
-  ['one file of the same size holds other bytes', (b: string) => { randomFile(path.join(b, 'sub', 'disputed.bin'), TREE['sub/disputed.bin']); }],
-  ['one server lacks a file', (b: string) => { fs.rmSync(path.join(b, 'sub', 'disputed.bin')); }],
-])('%s: exit 4, the message names that file, and it is not put in place', async (what, change) => {
+  ['one file of the same size holds other bytes', (b: string) => { randomFile(path.join(b, disputed), TREE['sub/disputed.bin']); }, false],
+  ['one file has another size', (b: string) => { randomFile(path.join(b, disputed), TREE['sub/disputed.bin'] + 1); }, false],
+  ['the second server lacks a file', (b: string) => { fs.rmSync(path.join(b, disputed)); }, false],
+  ['the first server lacks a file', (b: string) => { fs.rmSync(path.join(b, disputed)); }, true],
+])('%s: exit 4, the message names that file, and it is not put in place', async (what, change, lackingFirst) => {
   const { a, b } = await disagreeing(what.replace(/\W+/g, '-'), change);
   const out = fs.mkdtempSync(path.join(dir, 'out-'));
-  const r = await runFetcher(['-p', ...portsOf(a), ...portsOf(b), '-o', out], { timeoutMs: 60_000 });
+  const order = lackingFirst ? [...portsOf(b), ...portsOf(a)] : [...portsOf(a), ...portsOf(b)];
+  const r = await runFetcher(['-p', ...order, '-o', out], { timeoutMs: 60_000 });
   expect({ code: r.code, stderr: r.code === 4 ? '' : r.stderr.slice(-3000) }).toEqual({ code: 4, stderr: '' });
   const errors = r.logs.filter((l) => l.level === 'error');
   expect(errors.map((l) => l.code)).toEqual(['E_CONTENT_MISMATCH']);

@@ -83,6 +83,29 @@ test('a rerun on the complete set: exit 0, "already complete", 0 bytes received,
   expect(leftovers(out)).toEqual([]);
 });
 
+test('a rerun after one complete file was damaged in DIR: that file is fetched again, the others stay untouched', async () => {
+  const out = fs.mkdtempSync(path.join(dir, 'damaged-'));
+  expect(failed(await fetchSet(four, out))).toEqual({ code: 0, stderr: '' });
+  const victim = 'sub/several.bin';
+  const fd = fs.openSync(path.join(out, victim), 'r+');
+  const b = Buffer.alloc(1);
+  fs.readSync(fd, b, 0, 1, 2 * P + 9);
+  b[0] ^= 0xff;
+  fs.writeSync(fd, b, 0, 1, 2 * P + 9); // one byte of its third piece
+  fs.closeSync(fd);
+  expect(treeDifferences(src, out, isLock)).toEqual([`differs: ${victim}`]); // the premise: one byte flipped
+  const others = Object.keys(TREE).filter((n) => n !== victim);
+  const before = stampsOf(out, others);
+  const r = await fetchSet(four, out);
+  expect(failed(r)).toEqual({ code: 0, stderr: '' });
+  expect(treeDifferences(src, out, isLock)).toEqual([]);
+  expect(stampsOf(out, others)).toEqual(before);
+  const received = bytesReceived(r.logs);
+  expect(received).toBeGreaterThanOrEqual(P); // at least the damaged piece
+  expect(received).toBeLessThan(BYTES); // not the whole set again
+  expect(leftovers(out)).toEqual([]);
+});
+
 test('-o naming a directory that does not exist yet (its parent does): it is made, and the set lands in it', async () => {
   const out = path.join(fs.mkdtempSync(path.join(dir, 'parent-')), 'new-dir');
   const r = await fetchSet(two, out);

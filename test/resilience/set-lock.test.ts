@@ -10,9 +10,9 @@ import { treeDifferences, TreeSpec } from '../helpers/served-directory';
 import { isLock, leftovers, portsOf, serveSlowAndFast, SET_LOCK, SlowAndFast, tearDownSlowAndFast, waitForTree } from '../helpers/set-run';
 
 const MiB = 1024 * 1024;
-const TREE: TreeSpec = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`d${i % 2}/f-${i}.bin`, MiB + i]));
+const TREE: TreeSpec = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`d${i % 2}/f-${i}.bin`, 1.5 * MiB + i]));
 
-let t: SlowAndFast; // 2 listeners at 1 MiB/s each: the first fetcher runs ~3 s
+let t: SlowAndFast; // 2 listeners at 1 MiB/s each: the first fetcher runs ~6 s, time enough for a second to start
 beforeAll(async () => { t = await serveSlowAndFast('msd-set-lock-', TREE, 2, MiB); }, 60_000);
 afterAll(() => tearDownSlowAndFast(t));
 
