@@ -90,12 +90,16 @@ describe('usage errors: exit 2, a message naming the setting, nothing written', 
     expect(fs.readdirSync(out)).toEqual([]);
   });
 
-  test('--include against a single-file server', async () => {
+  test.each([
+    ['--include', ['--include', '*.bin'], {}],
+    ['--exclude', ['--exclude', '*.txt'], {}],
+    ['MSD_INCLUDE', [], { MSD_INCLUDE: '*.bin' }],
+  ])('%s against a single-file server', async (setting, flags, env) => {
     const out = fs.mkdtempSync(path.join(dir, 'single-filter-'));
-    const r = await runFetcher(['-p', ...portsOf(single), '-o', out, '--include', '*.bin']);
+    const r = await runFetcher(['-p', ...portsOf(single), '-o', out, ...flags], { env });
     expect(r.code).toBe(2);
     const err = r.logs.filter((l) => l.level === 'error').map((l) => l.msg).join('\n') || r.stderr;
-    expect(err).toContain('--include');
+    expect(err).toContain(setting.startsWith('--') ? setting : setting.replace('MSD_', '').toLowerCase());
     expect(fs.readdirSync(out)).toEqual([]);
   });
 

@@ -65,5 +65,6 @@ test('10,000 files of 10-100 bytes whose listing needs more than one LIST page: 
   expect(leftovers(out)).toEqual([]);
   expect(bytesReceived(r.logs)).toBeGreaterThanOrEqual(treeBytes(spec)); // more when the end game fetched a piece twice
   const last = lastLine(r.logs);
+  process.stdout.write(`10,000 files: ${last.msg} (${JSON.stringify({ seconds: last.seconds })})\n`);
   expect({ last, namesCounts: namesCounts(last, 10_000, treeBytes(spec)) }).toMatchObject({ namesCounts: true });
 }, 300_000);
