@@ -1,7 +1,7 @@
 /**
  * Directory mode: `segment-server -f DIR` serves the regular files below DIR by relative name and
- * the fetcher picks one with `--file NAME` (or MSD_FILE); without a name it stops with a clear
- * error listing what is there.
+ * the fetcher picks one with `--file NAME` (or MSD_FILE); without a name it fetches the whole
+ * directory into -o (a directory, created when missing; test/e2e/set-*.test.ts cover sets fully).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,16 +33,14 @@ test('the server indexes every file below the directory, by relative name', () =
   expect(indexed).toEqual(['a.bin', 'sub/x.bin']);
 });
 
-test('without --file the fetcher exits 2 and lists the names it can fetch', async () => {
-  const out = path.join(dir, 'no-name.bin');
+test('without --file the fetcher fetches every file into -o, a directory it creates, keeping the relative names', async () => {
+  const out = path.join(dir, 'whole');
   const r = await runFetcher(['-o', out, '-p', ...ports]);
-  expect(r.code).toBe(2);
-  const err = r.logs.find((l) => l.level === 'error');
-  expect(err?.msg).toMatch(/--file/);
-  expect(err?.msg).toContain('a.bin');
-  expect(err?.msg).toContain('sub/x.bin');
-  expect(fs.existsSync(out)).toBe(false);
-  expect(fs.existsSync(`${out}.part`)).toBe(false);
+  expect(r.code).toBe(0);
+  expect(fs.readdirSync(out).sort()).toEqual(['a.bin', 'sub']);
+  expect(fs.readdirSync(path.join(out, 'sub'))).toEqual(['x.bin']);
+  expect(sha256File(path.join(out, 'a.bin'))).toBe(sha256File(path.join(served, 'a.bin')));
+  expect(sha256File(path.join(out, 'sub', 'x.bin'))).toBe(sha256File(path.join(served, 'sub', 'x.bin')));
 });
 
 test('--file NAME fetches that file from all servers', async () => {

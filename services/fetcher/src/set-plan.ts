@@ -104,7 +104,7 @@ export async function planSet(i: SetPlanInput): Promise<SetPlan> {
       const removed = loaded.state.entries.filter((e) => !listed.has(e.name)).map((e) => e.name);
       if (added.length + changed.length + removed.length > 0) {
         const kept = removed.filter((n) => fs.existsSync(path.join(dir, n + PART_SUFFIX)));
-        i.log.warn(`listing changed since the last run: ${names(added)} added, ${names(removed)} removed, ${names(changed)} changed. Added files are fetched, changed ones start over; files no longer listed are left as they are${kept.length ? ` (their part files stay: ${names(kept)}; delete them to free the space)` : ''}`, { added: added.length, removed: removed.length, changed: changed.length });
+        i.log.warn(`listing changed since the last run: ${counted(added, 'added')}, ${counted(removed, 'removed')}, ${counted(changed, 'changed')}. Added files are fetched, changed ones start over; files no longer listed are left as they are${kept.length ? ` (their part files stay: ${names(kept)}; delete them to free the space)` : ''}`, { added: added.length, removed: removed.length, changed: changed.length });
       }
       if (unchecked.length > 0 || partial.size > 0) {
         let bytes = 0;
@@ -121,7 +121,7 @@ export async function planSet(i: SetPlanInput): Promise<SetPlan> {
   }
 
   if (orphans.length > 0) {
-    const what = `${names(orphans.map((f) => files[f].name))} part files have no resume state that vouches for them`;
+    const what = `${counted(orphans.map((f) => files[f].name), 'part files')} have no resume state that vouches for them`;
     if (i.policy === 'fail') throw new MsdError('E_BAD_STATE', `${what}; nothing was changed. Rerun with --on-bad-state reverify (keep the pieces that check out) or --on-bad-state restart (start those files over)`);
     if (i.policy === 'restart') {
       i.log.warn(`${what}; starting them over (--on-bad-state restart)`);
@@ -159,7 +159,7 @@ async function findComplete(i: SetPlanInput, presence: readonly ('none' | 'file'
   } finally {
     await hasher.close();
   }
-  if (differs.length > 0) i.log.warn(`${names(differs)} files in ${dir} differ from what the servers serve; each stays in place until its new, verified download replaces it`, { differs: differs.length });
+  if (differs.length > 0) i.log.warn(`${counted(differs, 'files')} in ${dir} differ from what the servers serve; each stays in place until its new, verified download replaces it`, { differs: differs.length });
   return placed;
 }
 
@@ -187,8 +187,11 @@ async function reverify(i: SetPlanInput, orphans: number[], partOf: (f: number) 
   return kept;
 }
 
+/** "2 removed (a, b)", "0 added". */
+function counted(list: readonly string[], word: string): string {
+  return list.length === 0 ? `0 ${word}` : `${list.length} ${word} (${names(list)})`;
+}
+
 function names(list: readonly string[]): string {
-  if (list.length === 0) return '0';
-  const shown = list.slice(0, NAMES_SHOWN).join(', ');
-  return `${list.length} (${shown}${list.length > NAMES_SHOWN ? `, and ${list.length - NAMES_SHOWN} more` : ''})`;
+  return list.slice(0, NAMES_SHOWN).join(', ') + (list.length > NAMES_SHOWN ? `, and ${list.length - NAMES_SHOWN} more` : '');
 }

@@ -5,14 +5,17 @@
  * whole set in `DIR/.msd-set.state`.
  *
  * Durability with fsync on: a file's data is fdatasync'd before its rename and before any state
- * that claims its pieces; the directories the renames touched are fsync'd at finish(). A crash
+ * that claims its pieces; the directories the renames touched are fsync'd at finish(). Files that
+ * complete together are synced together (in parallel, then renamed in order): a set of many small
+ * files pays for a few journal commits, not one per file. A descriptor is never closed while a
+ * sync on it is under way (its number could be reused by the next open). A crash
  * between a rename and that fsync can at worst bring back the part file, which a rerun finds
  * without its state entry and handles as the --on-bad-state policy says, never silently.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { Bitfield, fileError } from '@msd/common';
+import { Bitfield, fileError, MsdError } from '@msd/common';
 import { syncDir } from './part-file';
 import type { PieceMap } from './piece-map';
 import type { PieceStore } from './piece-store';
@@ -26,6 +29,10 @@ const fdatasync = promisify(fs.fdatasync);
 
 /** Part files open at once: more than the connections of a large run (16 servers x 4), bounded whatever the set. */
 const MAX_OPEN = 128;
+/** Files synced and renamed in one go. */
+const PLACE_BATCH = 64;
+
+interface Waiting { file: number; resolve: () => void; reject: (e: Error) => void }
 
 export interface SetStoreInputs {
   dir: string;
@@ -48,7 +55,16 @@ export class SetStore implements PieceStore {
   private readonly fresh: Uint8Array;
   private readonly placed: Uint8Array;
   private readonly renamedIn = new Set<string>();
-  private commits: Promise<void> = Promise.resolve();
+  /** Files waiting to go into place, and whether the placing loop runs. */
+  private readonly toPlace: Waiting[] = [];
+  private placingLoop: Promise<void> | undefined;
+  /** Descriptors with a sync under way: not evicted until it ends. */
+  private readonly pinned = new Map<number, number>();
+  /**
+   * State syncs and placing batches run one after the other: a rename closes its descriptor, which
+   * must not happen while a state save's sync of the same file is still under way.
+   */
+  private io: Promise<unknown> = Promise.resolve();
   private closed = false;
   private lastFile = -1;
   private lastFd = -1;
@@ -83,7 +99,10 @@ export class SetStore implements PieceStore {
   }
 
   private evictOldest(): void {
-    const [file, fd] = this.open.entries().next().value as [number, number];
+    let victim: [number, number] | undefined;
+    for (const e of this.open) if (!this.pinned.has(e[0])) { victim = e; break; }
+    if (!victim) return; // every one is being synced: open one more for now
+    const [file, fd] = victim;
     // its bytes must be durable before a state that claims them; a closed file cannot be synced later
     if (this.i.fsync && this.dirty.has(file)) {
       try { fs.fdatasyncSync(fd); } catch (err) { throw fileError('cannot sync', this.partPath(file), err); }
@@ -138,29 +157,65 @@ export class SetStore implements PieceStore {
     return { pieceSize: this.layout.pieceSize, entries };
   }
 
-  private async syncDirty(): Promise<void> {
-    if (!this.i.fsync) return;
-    const files = [...this.dirty];
-    this.dirty.clear();
-    for (const file of files) {
-      const fd = this.open.get(file);
-      if (fd === undefined) continue; // evicted (synced then) or renamed (synced before)
-      try { await fdatasync(fd); } catch (err) { throw fileError('cannot sync', this.partPath(file), err); }
+  private syncDirty(): Promise<void> {
+    if (!this.i.fsync) return Promise.resolve();
+    return this.serial(async () => {
+      const files = [...this.dirty].filter((f) => this.open.has(f)); // evicted ones were synced then, renamed ones before
+      this.dirty.clear();
+      await Promise.all(files.map((f) => this.sync(f)));
+    });
+  }
+
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.io.then(f, f);
+    this.io = run.catch(() => undefined);
+    return run;
+  }
+
+  /** fdatasync of an open part file, pinned meanwhile. */
+  private async sync(file: number): Promise<void> {
+    const fd = this.fdOf(file);
+    this.pinned.set(file, (this.pinned.get(file) ?? 0) + 1);
+    try {
+      await fdatasync(fd);
+    } catch (err) {
+      throw fileError('cannot sync', this.partPath(file), err);
+    } finally {
+      const n = this.pinned.get(file)! - 1;
+      if (n === 0) this.pinned.delete(file);
+      else this.pinned.set(file, n);
     }
   }
 
   fileComplete(file: number): Promise<void> {
-    this.commits = this.commits.then(() => this.place(file));
-    return this.commits;
+    return new Promise((resolve, reject) => {
+      this.toPlace.push({ file, resolve, reject });
+      this.placingLoop ??= this.placeWaiting().finally(() => { this.placingLoop = undefined; });
+    });
   }
 
-  /** fdatasync, close, rename NAME.part to NAME (over an older NAME, atomically). */
-  private async place(file: number): Promise<void> {
-    if (this.placed[file] === 1 || this.closed) return;
-    const fd = this.fdOf(file); // a file with no new bytes (all resumed, or 0 bytes) is opened (created) here
-    if (this.i.fsync) {
-      try { await fdatasync(fd); } catch (err) { throw fileError('cannot sync', this.partPath(file), err); }
+  /** Batches of waiting files: synced in parallel, then each closed and renamed NAME.part -> NAME. */
+  private async placeWaiting(): Promise<void> {
+    while (this.toPlace.length > 0) {
+      await this.serial(() => this.placeBatch(this.toPlace.splice(0, PLACE_BATCH)));
     }
+  }
+
+  private async placeBatch(batch: Waiting[]): Promise<void> {
+    try {
+      const todo = batch.filter((w) => this.placed[w.file] === 0);
+      // a file with no new bytes (all resumed, or 0 bytes) is opened, so created, here
+      if (this.i.fsync) await Promise.all(todo.map((w) => this.sync(w.file)));
+      else for (const w of todo) this.fdOf(w.file);
+      if (this.closed) throw new MsdError('E_CANCELLED', 'the download stopped; the part files stay for a rerun');
+      for (const w of todo) this.rename(w.file);
+      for (const w of batch) w.resolve();
+    } catch (err) {
+      for (const w of batch) w.reject(err as Error);
+    }
+  }
+
+  private rename(file: number): void {
     this.dirty.delete(file);
     this.closeFd(file);
     const to = this.finalPath(file);
@@ -185,7 +240,7 @@ export class SetStore implements PieceStore {
   }
 
   async finish(): Promise<void> {
-    await this.commits;
+    await this.placingLoop;
     if (this.i.fsync) for (const d of this.renamedIn) await syncDir(d);
     await this.i.state.remove();
   }

@@ -1,6 +1,6 @@
 /**
  * Where index caches live and how they are read and written. Written crash-safely (a temp file of
- * its own, fsync, rename over, fsync the directory), so a reader sees a whole old cache or a whole
+ * its own, rename over), so a reader sees a whole old cache or a whole
  * new one, and servers sharing one cache directory never see each other's half-written files.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -51,45 +51,40 @@ export async function readIndexCache(file: string, stamp: FileStamp, pieceSize: 
   return decodeIndexCache(bytes, stamp, pieceSize);
 }
 
-/** Throws the system error when the directory is not writable (the caller decides what that means). */
+/**
+ * Throws the system error when the directory is not writable (the caller decides what that means).
+ * Atomic (temp file, rename over) but not fsync'd: the cache carries its own checksum and is
+ * bound to the file's stamp, so a cache lost or torn by a power failure is found out on read
+ * and the file hashed again; two fsyncs per file made a directory of 10,000 files take over a
+ * minute to start (docs/decisions.md, "Index cache writes").
+ */
 export async function writeIndexCache(file: string, stamp: FileStamp, index: FileIndex): Promise<void> {
   const dir = path.dirname(file);
   await fsp.mkdir(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await fsp.open(tmp, 'wx', 0o644);
   try {
-    try {
-      await fh.writeFile(encodeIndexCache(stamp, index));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await fsp.writeFile(tmp, encodeIndexCache(stamp, index), { flag: 'wx', mode: 0o644 });
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
-  // the rename itself must survive a crash, or a restart finds no cache (or, worse, none for a while)
-  const dh = await fsp.open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
-  await removeStaleTemps(file);
+  await removeStaleTemps(dir);
 }
 
 /**
- * Temp files of this entry left by a writer that crashed before its rename. Only old ones: a
+ * Temp files left by writers that crashed before their rename: swept once per directory per
+ * process (not per write: a readdir per file is quadratic in the directory). Only old ones: a
  * younger one may belong to another server writing the same entry right now.
  */
 const STALE_TEMP_MS = 3600_000;
-async function removeStaleTemps(file: string): Promise<void> {
-  const dir = path.dirname(file);
-  const prefix = `${path.basename(file)}.`;
+const swept = new Set<string>();
+async function removeStaleTemps(dir: string): Promise<void> {
+  if (swept.has(dir)) return;
+  swept.add(dir);
   const names = await fsp.readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
-    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    if (!name.endsWith('.tmp')) continue;
     const st = await fsp.stat(path.join(dir, name)).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs > STALE_TEMP_MS) await fsp.rm(path.join(dir, name), { force: true }).catch(() => undefined);
   }
