@@ -73,6 +73,15 @@ export function addConfigFormats(): void {
     coerce: (v: unknown) => String(v).split(/[\s,]+/).filter(Boolean),
   });
   convict.addFormat({
+    // globs may hold spaces (file names do): split on commas only
+    name: 'glob-list',
+    validate: (v: unknown) => {
+      if (!Array.isArray(v)) throw new Error('must be a comma-separated list of globs');
+      if (v.some((g) => typeof g !== 'string' || g.trim() === '')) throw new Error('must not hold an empty glob');
+    },
+    coerce: (v: unknown) => String(v).split(',').filter((g) => g !== ''),
+  });
+  convict.addFormat({
     name: 'address',
     validate: (v: unknown) => {
       if (typeof v !== 'string' || v.trim() === '') throw new Error('must not be empty; give an address such as 127.0.0.1 (this host only) or 0.0.0.0 (all interfaces)');

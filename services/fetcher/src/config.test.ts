@@ -27,6 +27,14 @@ describe('fetcher configuration', () => {
     expect(c).toMatchObject({ serverIpAddress: 'h', ports: [1], output: 'o', metricInterval: 3, resume: true });
   });
 
+  it('--include/--exclude: repeatable, comma-separated in env, spaces kept; not with --file', () => {
+    expect(read(['--include', 'My Model/**', '--include', '*.json', '--exclude', '**/*.tmp'])).toMatchObject({ include: ['My Model/**', '*.json'], exclude: ['**/*.tmp'] });
+    expect(read([], { MSD_INCLUDE: 'a b/*,c', MSD_EXCLUDE: 'x' })).toMatchObject({ include: ['a b/*', 'c'], exclude: ['x'] });
+    expect(read([])).toMatchObject({ include: [], exclude: [] });
+    expect(() => read(['--file', 'a.bin', '--include', '*.json'])).toThrow(configError(/file \(--file\) names one file, include\/exclude/));
+    expect(() => read(['--exclude', 'x'], { MSD_FILE: 'a.bin' })).toThrow(configError(/give one or the other/));
+  });
+
   it('defaults', () => {
     expect(read([])).toMatchObject({
       serverIpAddress: '127.0.0.1', ports: [], servers: [], output: '.', file: '', metricInterval: 1, resume: true, onBadState: 'reverify',
