@@ -72,6 +72,11 @@ export class SetLayout extends PieceRuns {
     return lo;
   }
 
+  /** The set's index of file f's first piece (allocation-free piecesOf(f).first). */
+  firstPieceOf(f: number): number {
+    return this.firstPiece[f];
+  }
+
   /** Pieces [first, end) of file f. */
   piecesOf(f: number): { first: number; end: number } {
     return { first: this.firstPiece[f], end: this.firstPiece[f + 1] };

@@ -13,7 +13,7 @@ import type { ResumePolicy } from './resume-plan';
 import { SetLayout } from './set-layout';
 import { PART_SUFFIX, SET_FILE_BASE } from './set-names';
 import { checkSetPaths } from './set-paths';
-import { decodeSetState, encodeSetState, type SetState, type SetStateEntry } from './set-state';
+import { decodeSetState, encodeSetState, type SetState, type SetStateEntry, type SetStateSource } from './set-state';
 import { SetStore } from './set-store';
 import { StateStore } from './state-store';
 
@@ -42,7 +42,7 @@ const SET_STATE = { encode: encodeSetState, decode: decodeSetState };
 /** Names a log line lists before it says "and N more". */
 const NAMES_SHOWN = 5;
 
-export function setStateStore(dir: string): StateStore<SetState> {
+export function setStateStore(dir: string): StateStore<SetStateSource, SetState> {
   return new StateStore(path.join(dir, SET_FILE_BASE), SET_STATE);
 }
 

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Bitfield } from '@msd/common';
 import { StateDecodeError } from './resume-state';
-import { decodeSetState, encodeSetState, SetState } from './set-state';
+import { decodeSetState, encodeSetState as encodeSource, SetState, sourceOf } from './set-state';
+
+const encodeSetState = (s: SetState): Buffer => encodeSource(sourceOf(s));
 
 function sample(): SetState {
   const done = new Bitfield(3);

@@ -15,14 +15,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { Bitfield, fileError, MsdError } from '@msd/common';
+import { fileError, MsdError } from '@msd/common';
 import { syncDir } from './part-file';
 import type { PieceMap } from './piece-map';
 import type { PieceStore } from './piece-store';
 import { PART_SUFFIX } from './set-names';
 import type { SetLayout } from './set-layout';
 import { openPartFile } from './set-paths';
-import type { SetState } from './set-state';
+import type { SetState, SetStateSource } from './set-state';
 import type { StateStore } from './state-store';
 
 const fdatasync = promisify(fs.fdatasync);
@@ -37,7 +37,7 @@ interface Waiting { file: number; resolve: () => void; reject: (e: Error) => voi
 export interface SetStoreInputs {
   dir: string;
   layout: SetLayout;
-  state: StateStore<SetState>;
+  state: StateStore<SetStateSource, SetState>;
   /** Files already complete in place (checked in this run): nothing to write or rename. */
   placed: readonly boolean[];
   /** Files whose part file starts over on its first open (new, changed, or not resumable). */
@@ -141,20 +141,29 @@ export class SetStore implements PieceStore {
     await this.i.state.save(this.snapshot(pm), () => this.syncDirty(), this.i.fsync);
   }
 
-  /** Every file of the listing (so a rerun can tell what was added and removed), with its pieces. */
-  private snapshot(pm: PieceMap): SetState {
-    const partial = pm.partials();
-    const entries = this.layout.files.map((f, k) => {
-      const { first, end } = this.layout.piecesOf(k);
-      const done = new Bitfield(end - first);
-      const mine = new Map<number, number>();
-      for (let p = first; p < end; p++) {
-        if (this.placed[k] === 1 || pm.isDone(p)) done.set(p - first);
-        else if (partial.has(p)) mine.set(p - first, partial.get(p)!);
-      }
-      return { name: f.name, size: f.size, contentId: f.contentId, done, partial: mine };
-    });
-    return { pieceSize: this.layout.pieceSize, entries };
+  /**
+   * Every file of the listing (so a rerun can tell what was added and removed), with its pieces,
+   * read straight from the piece map: no object per file.
+   */
+  private snapshot(pm: PieceMap): SetStateSource {
+    const layout = this.layout;
+    const byFile = new Map<number, [number, number][]>();
+    for (const [p, n] of pm.partials()) {
+      const f = layout.fileOf(p);
+      let list = byFile.get(f);
+      if (!list) byFile.set(f, (list = []));
+      list.push([p - layout.piecesOf(f).first, n]);
+    }
+    const none: [number, number][] = [];
+    return {
+      pieceSize: layout.pieceSize,
+      count: layout.files.length,
+      name: (i) => layout.files[i].name,
+      size: (i) => layout.files[i].size,
+      contentId: (i) => layout.files[i].contentId,
+      isDone: (i, k) => this.placed[i] === 1 || pm.isDone(layout.firstPieceOf(i) + k),
+      partial: (i) => (this.placed[i] === 1 ? none : byFile.get(i) ?? none),
+    };
   }
 
   private syncDirty(): Promise<void> {

@@ -22,23 +22,23 @@ export type LoadResult<T> =
   | { kind: 'ok'; state: T }
   | { kind: 'damaged'; reason: string };
 
-/** A state's byte form; decode throws StateDecodeError for bytes it cannot trust. */
-export interface StateCodec<T> {
+/** A state's byte form (saved from T, loaded as D); decode throws StateDecodeError for bytes it cannot trust. */
+export interface StateCodec<T, D = T> {
   encode(state: T): Buffer;
-  decode(bytes: Buffer): T;
+  decode(bytes: Buffer): D;
 }
 
 export const FILE_STATE: StateCodec<ResumeState> = { encode: encodeState, decode: decodeState };
 
-export class StateStore<T> {
+export class StateStore<T, D = T> {
   readonly path: string;
   private readonly tmp: string;
-  constructor(base: string, private readonly codec: StateCodec<T>) {
+  constructor(base: string, private readonly codec: StateCodec<T, D>) {
     this.path = `${base}.state`;
     this.tmp = `${base}.state.tmp`;
   }
 
-  load(): LoadResult<T> {
+  load(): LoadResult<D> {
     let buf: Buffer;
     try {
       buf = fs.readFileSync(this.path);
