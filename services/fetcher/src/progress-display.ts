@@ -8,7 +8,9 @@ import type { ProgressView } from './model';
 export function progressLine(v: ProgressView): string {
   const pct = v.size > 0 ? ((100 * v.bytesDone) / v.size).toFixed(1) : '100.0';
   const live = v.servers.filter((s) => s.status === 'ok').length;
-  return `${v.file}: ${pct}% ${formatBytes(v.bytesDone)}/${formatBytes(v.size)} ${formatRate(v.bytesPerSecond)} ETA ${formatDuration(v.etaSeconds)} pieces ${v.piecesDone}/${v.pieces} servers ${live}/${v.servers.length} ${v.state.toLowerCase()}`;
+  // a set names its directory and how many of its files are in place
+  const what = v.set ? `${v.output} (files ${v.set.filesComplete}/${v.set.files})` : v.file;
+  return `${what}: ${pct}% ${formatBytes(v.bytesDone)}/${formatBytes(v.size)} ${formatRate(v.bytesPerSecond)} ETA ${formatDuration(v.etaSeconds)} pieces ${v.piecesDone}/${v.pieces} servers ${live}/${v.servers.length} ${v.state.toLowerCase()}`;
 }
 
 export function progressBlock(v: ProgressView, width = 24): string[] {

@@ -1,5 +1,6 @@
 /** The progress view: segments from the starting runs, ETA, and each server's status word. */
-import { PieceGrid } from '@msd/common';
+import { DIGEST_SIZE, PieceGrid } from '@msd/common';
+import { SetLayout } from './set-layout';
 import { progressView, serverStatus } from './progress-view';
 
 const server = (over: Partial<Parameters<typeof progressView>[0]['servers'][number]> = {}) => ({
@@ -17,6 +18,19 @@ describe('progressView', () => {
     expect(v.segments.map((s) => [s.start, s.end, s.bytesDone, s.server, s.bytesPerSecond])).toEqual([[0, 500, 200, 'a:1', 60], [500, 1050, 50, 'b:1', 40]]);
     expect(v.etaSeconds).toBe(8);
     expect(v.servers.map((s) => s.status)).toEqual(['ok', 'ok']);
+  });
+
+  it('a set: each segment spans its run\'s bytes (not the positions between files), and the set rides along', () => {
+    const files = [150, 30, 0, 220].map((size, i) => ({ name: `f${i}`, size, contentId: Buffer.alloc(32), digests: Buffer.alloc(Math.ceil(size / 100) * DIGEST_SIZE) }));
+    const grid = new SetLayout(files, 100); // pieces: 100 50 | 30 | 100 100 20
+    const set = { files: 4, filesComplete: 1, inFlight: [] };
+    const v = progressView({
+      file: '', output: '/dir', grid, set, isDone: (p) => p < 2, doneBytes: 150, piecesDone: 2, bytesPerSecond: 0, state: 'DOWNLOADING',
+      servers: [server(), server({ serverId: 1 })], now: 10_000, stallTimeoutMs: 10_000,
+    });
+    expect(v.size).toBe(400);
+    expect(v.segments.map((s) => [s.start, s.end - s.start, s.bytesDone])).toEqual([[0, 180, 150], [300, 220, 0]]);
+    expect(v.set).toBe(set);
   });
 
   it('has no ETA before any rate is measured', () => {

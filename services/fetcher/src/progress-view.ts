@@ -39,8 +39,15 @@ export function progressView(i: ProgressInput): ProgressView {
   const segments: SegmentView[] = i.servers.map((s, k) => {
     const run = grid.run(k, n);
     let done = 0;
-    for (let p = run.first; p < run.end; p++) if (i.isDone(p)) done += grid.length(p);
-    return { segment: k, start: run.first < grid.count ? grid.start(run.first) : grid.size, end: run.end > 0 ? grid.end(run.end - 1) : 0, bytesDone: done, bytesPerSecond: s.bytesPerSecond, serverId: s.serverId, server: s.label };
+    let bytes = 0;
+    for (let p = run.first; p < run.end; p++) {
+      const len = grid.length(p);
+      bytes += len;
+      if (i.isDone(p)) done += len;
+    }
+    // end - start is the run's bytes (for a set, positions between files skip the short pieces' rest)
+    const start = run.first < grid.count ? grid.start(run.first) : grid.size;
+    return { segment: k, start, end: run.end > run.first ? start + bytes : start, bytesDone: done, bytesPerSecond: s.bytesPerSecond, serverId: s.serverId, server: s.label };
   });
   return {
     file: i.file,

@@ -47,10 +47,10 @@ function kindOf(p: string, want: 'file' | 'directory'): 'absent' | 'present' {
   return 'present';
 }
 
-/** Opens (creating its directories) a part file for writing, never through a link. */
-export function openPartFile(p: string, size: number, fresh: boolean): number {
+/** Opens (creating its directories unless `dirReady`) a part file for writing, never through a link. */
+export function openPartFile(p: string, size: number, fresh: boolean, dirReady = false): number {
   try {
-    fs.mkdirSync(path.dirname(p), { recursive: true });
+    if (!dirReady) fs.mkdirSync(path.dirname(p), { recursive: true });
     const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | (fresh ? fs.constants.O_TRUNC : 0);
     const fd = fs.openSync(p, flags, 0o644);
     if (fs.fstatSync(fd).size !== size) fs.ftruncateSync(fd, size);

@@ -55,6 +55,8 @@ export class SetStore implements PieceStore {
   private readonly fresh: Uint8Array;
   private readonly placed: Uint8Array;
   private readonly renamedIn = new Set<string>();
+  /** Directories known to exist (made or found by an earlier open): no mkdir per file. */
+  private readonly madeDirs = new Set<string>();
   /** Files waiting to go into place, and whether the placing loop runs. */
   private readonly toPlace: Waiting[] = [];
   private placingLoop: Promise<void> | undefined;
@@ -89,7 +91,10 @@ export class SetStore implements PieceStore {
     let fd = this.open.get(file);
     if (fd === undefined) {
       if (this.open.size >= MAX_OPEN) this.evictOldest();
-      fd = openPartFile(this.partPath(file), this.layout.files[file].size, this.fresh[file] === 1);
+      const at = this.partPath(file);
+      const dir = path.dirname(at);
+      fd = openPartFile(at, this.layout.files[file].size, this.fresh[file] === 1, this.madeDirs.has(dir));
+      this.madeDirs.add(dir);
       this.fresh[file] = 0;
       this.open.set(file, fd);
     }
