@@ -185,7 +185,8 @@ describe('reruns', () => {
     expect(sha256File(o)).toBe(sha256File(src));
     const forced = await runFetcher(['-o', o, '-p', ...portsOf(fast), '--force']);
     expect(forced.code).toBe(0);
-    expect(completion(forced.logs).bytesReceived).toBe(SIZE);
+    // all of it again (the end game may fetch a last piece twice under load, so at least the size)
+    expect(completion(forced.logs).bytesReceived).toBeGreaterThanOrEqual(SIZE);
     expect(messages(forced.logs)).toContain(`--force: downloading again; ${o} stays in place until the new download is verified`);
   }, 60_000);
 });
