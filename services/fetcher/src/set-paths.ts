@@ -53,9 +53,9 @@ export function openPartFile(p: string, size: number, fresh: boolean, dirReady =
     if (!dirReady) fs.mkdirSync(path.dirname(p), { recursive: true });
     const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | (fresh ? fs.constants.O_TRUNC : 0);
     const fd = fs.openSync(p, flags, 0o644);
-    // a fresh file grows as its pieces land (every one is written before the rename); sizing it
-    // first would cost two more system calls per file, which a set of many small files feels
-    if (!fresh && fs.fstatSync(fd).size > size) fs.ftruncateSync(fd, size);
+    // sized (sparse) at once, as a single file's part file is; leaving a fresh one to grow as its
+    // pieces land measured no faster with 10,000 files
+    if (fs.fstatSync(fd).size !== size) fs.ftruncateSync(fd, size);
     return fd;
   } catch (err) {
     throw fileError('cannot open', p, err);
