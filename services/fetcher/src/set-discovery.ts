@@ -1,11 +1,13 @@
 /**
  * What a set of directory servers serves, once discovery found them: each server's whole listing
- * (paged LIST), the selection (--include/--exclude), every selected file's size and content
- * identity from every server (INFO without digests, pipelined), then all digests from one server.
- * Servers that disagree about any selected file are reported file by file, never mixed; a name
- * that could leave the output directory ends the run before anything is written.
+ * (paged LIST), the selection (--include/--exclude), and every selected file's size and content
+ * identity from every server (INFO, pipelined; from the first server with its digests). Servers
+ * are compared by a fingerprint of their selected files, and only when two differ are both read
+ * whole, to name the files that differ: they are never mixed. A name that could leave the output
+ * directory ends the run before anything is written.
  */
-import { type FileInfo, MsdError } from '@msd/common';
+import { createHash } from 'node:crypto';
+import { DIGEST_SIZE, type FileInfo, MAX_DIGESTS_PER_INFO, MsdError } from '@msd/common';
 import type { ServerConnection } from './connection';
 import { pageDigests } from './digest-pages';
 import { listAll, MAX_SET_FILES } from './listing';
@@ -30,9 +32,15 @@ export interface DiscoveredSet {
 }
 
 export async function discoverSet(servers: readonly SetServer[], include: readonly string[], exclude: readonly string[]): Promise<DiscoveredSet> {
-  const views = await Promise.all(servers.map((s) => viewOf(s, include, exclude)));
-  const base = views[0];
-  for (const v of views.slice(1)) compareViews(base, v);
+  // the first server's files are kept whole (with their digests); the others are only
+  // fingerprinted: four servers of 10,000 files would otherwise hold four listings of them at once
+  const [base, ...others] = await Promise.all(servers.map((s, k) => viewOf(s, include, exclude, k === 0)));
+  for (let k = 0; k < others.length; k++) {
+    if (others[k].fingerprint.equals(base.fingerprint)) continue;
+    // they differ: read that server's files whole, to say which
+    compareViews(base, await viewOf(servers[k + 1], include, exclude, true));
+    throw new MsdError('E_CONTENT_MISMATCH', `servers disagree about the directory: ${base.label} and ${others[k].label} served different files while they were being compared; run again`);
+  }
   if (base.infos.length === 0) {
     throw base.listed === 0
       ? new MsdError('E_NOT_FOUND', `${base.label} serves an empty directory: there is nothing to fetch`)
@@ -41,7 +49,8 @@ export async function discoverSet(servers: readonly SetServer[], include: readon
   const pieceSize = base.infos[0].pieceSize;
   const odd = base.infos.find((i) => i.pieceSize !== pieceSize);
   if (odd) throw new MsdError('E_PROTOCOL', `${base.label} uses piece size ${pieceSize} for ${base.infos[0].name} but ${odd.pieceSize} for ${odd.name}; one server has one piece size`);
-  const digests = await allDigests(servers[0], base.infos);
+  // a file of more pieces than one INFO carries pages the rest of its digests
+  const digests = await windowed(base.infos, (i) => (i.digests.length === i.pieceCount * DIGEST_SIZE ? Promise.resolve(i.digests) : pageDigests(servers[0].conn, base.label, i.name, i)));
   const files = base.infos.map((i, k) => ({ name: i.name, size: i.size, contentId: i.contentId, digests: digests[k] }));
   return { files, pieceSize, listed: base.listed };
 }
@@ -49,18 +58,27 @@ export async function discoverSet(servers: readonly SetServer[], include: readon
 interface View {
   label: string;
   listed: number;
-  /** The selected files, in listing order, with size, piece size and identity (no digests). */
+  /** The selected files, in listing order, with size, piece size, identity and their first digests; empty when not kept. */
   infos: FileInfo[];
+  /** What the selected files are, whatever their order: the XOR of SHA-256(name, size, piece size, identity) of each, and their count. */
+  fingerprint: Buffer;
 }
 
-async function viewOf(s: SetServer, include: readonly string[], exclude: readonly string[]): Promise<View> {
+async function viewOf(s: SetServer, include: readonly string[], exclude: readonly string[], keep: boolean): Promise<View> {
   const entries = await listAll(s.conn, s.label, MAX_SET_FILES);
   checkSetNames(entries.map((e) => e.name), s.label);
   const names = selectNames(entries, include, exclude).map((e) => e.name);
-  const infos = await windowed(names, (name) => s.conn.info(name, 0, 0));
-  // the catalog's own name for the file, so a request names exactly what was listed
-  infos.forEach((info, k) => { info.name = names[k]; });
-  return { label: s.label, listed: entries.length, infos };
+  const fingerprint = Buffer.alloc(32 + 4);
+  fingerprint.writeUInt32BE(names.length, 32);
+  const infos = await windowed(names, async (name) => {
+    const info = await s.conn.info(name, 0, keep ? MAX_DIGESTS_PER_INFO : 0);
+    // the catalog's own name for the file, so a request names exactly what was listed
+    info.name = name;
+    const h = createHash('sha256').update(`${name}\0${info.size}/${info.pieceSize}/`).update(info.contentId).digest();
+    for (let k = 0; k < 32; k++) fingerprint[k] ^= h[k];
+    return keep ? info : undefined;
+  });
+  return { label: s.label, listed: entries.length, infos: keep ? (infos as FileInfo[]) : [], fingerprint };
 }
 
 function compareViews(a: View, b: View): void {
@@ -77,11 +95,6 @@ function compareViews(a: View, b: View): void {
   if (diffs.length === 0) return;
   const shown = diffs.slice(0, SHOWN).join(', ') + (diffs.length > SHOWN ? `, and ${diffs.length - SHOWN} more` : '');
   throw new MsdError('E_CONTENT_MISMATCH', `servers disagree about the directory: ${a.label} and ${b.label} differ on ${diffs.length} files: ${shown}. Point the fetcher at servers of one directory only`);
-}
-
-/** Every digest of every file from one server, pipelined across files. */
-function allDigests(s: SetServer, infos: readonly FileInfo[]): Promise<Buffer[]> {
-  return windowed(infos, (want) => pageDigests(s.conn, s.label, want.name, want));
 }
 
 /** f over every item, at most WINDOW at a time (requests pipeline on one connection), results in order. */
